@@ -1,0 +1,115 @@
+// `weltra serve` (the default command): start the web server on the configured address.
+// Order matters: every check that can fail runs before the port is bound.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../app.js'
+import { parseListen, publicUrl, type Config } from '../config/load-config.js'
+import { checkpoint } from '../db/open.js'
+import { createDeps, dataDirOf, openStorage, prepareDataDir, resolveMasterKey, StartupError, type Deps } from '../deps.js'
+import { resolveAssets } from '../platform/assets.js'
+import { createLogger, type Log } from '../platform/logger.js'
+import { acquirePidFile, releasePidFile } from './pid-file.js'
+import { configFrom, globalHelp, parse } from './context.js'
+
+export const serveHelp = `Usage: weltra serve [options]
+
+Starts Weltra: checks the data directory and the master key, applies database migrations (after an
+automatic backup), then serves the web UI and webhooks. SIGTERM or Ctrl-C shuts down gracefully.
+
+${globalHelp}`
+
+export interface Running { app: FastifyInstance, deps: Deps, url: string, stop: (reason: string) => Promise<void> }
+
+/** Starts everything and returns once the port is bound. Throws StartupError before binding on any problem. */
+export async function start (config: Config, log: Log = createLogger(config.log.level)): Promise<Running> {
+  const dataDir = dataDirOf(config)
+  prepareDataDir(dataDir)
+  const assets = resolveAssets(config.storage.runtime_dir === '' ? join(dataDir, '.runtime') : config.storage.runtime_dir)
+  const { ring, status } = resolveMasterKey(config, dataDir, { log, nativeBinding: assets.nativeBinding })
+  if (status.source === 'generated') announceNewKey(status.file ?? '', log)
+  const pidFile = acquirePidFile(dataDir)
+  let storage
+  try {
+    storage = openStorage(config, assets, ring)
+  } catch (err) {
+    releasePidFile(pidFile)
+    throw err
+  }
+  if (storage.migrated.applied.length > 0) log.info({ applied: storage.migrated.applied, backup: storage.migrated.backup }, 'database migrated')
+  const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log })
+  const app = await buildApp(deps, { tls: true })
+  const listen = parseListen(config.server.listen)!
+  try {
+    await app.listen({ host: listen.host, port: listen.port })
+  } catch (err) {
+    await app.close()
+    storage.sqlite.close()
+    releasePidFile(pidFile)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new StartupError(`${config.server.listen} is already in use; stop the other program or set server.listen (or --listen) to a free port.`)
+    if (code === 'EACCES') throw new StartupError(`not allowed to listen on ${config.server.listen}; ports below 1024 need privileges (use a reverse proxy).`)
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new StartupError(`${listen.host} is not an address of this machine (server.listen).`)
+    throw err
+  }
+  const url = publicUrl(config)
+  log.info({ listen: config.server.listen, publicUrl: url, version: assets.version, build: assets.buildId }, 'weltra is ready')
+
+  let stopping: Promise<void> | undefined
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'shutting down')
+      deps.lifecycle.closing = true
+      const force = setTimeout(() => { app.server.closeAllConnections?.() }, Math.max(500, config.server.shutdown_timeout_ms - 1000))
+      force.unref()
+      try {
+        await app.close()
+      } finally {
+        clearTimeout(force)
+        try { checkpoint(storage.sqlite) } catch (err) { log.error({ err }, 'final checkpoint failed') }
+        storage.sqlite.close()
+        releasePidFile(pidFile)
+        log.info('stopped')
+      }
+    })()
+    return stopping
+  }
+  return { app, deps, url, stop }
+}
+
+function announceNewKey (file: string, log: Log): void {
+  const line = '='.repeat(78)
+  process.stderr.write(`\n${line}\n  Weltra created a new master encryption key:\n    ${file}\n\n  BACK IT UP NOW, somewhere apart from your data and its backups.\n  Without this key the encrypted data of this instance cannot be read.\n${line}\n\n`)
+  log.warn({ file }, 'created a new master key: back it up separately from the data')
+}
+
+/** The serve command: start, then wait for a signal. */
+export async function serveCommand (argv: string[]): Promise<number> {
+  const { values } = parse(argv, {})
+  if (values.help === true) { process.stdout.write(serveHelp + '\n'); return 0 }
+  const config = configFrom(values)
+  const log = createLogger(config.log.level)
+  const running = await start(config, log)
+  const timeoutMs = config.server.shutdown_timeout_ms
+  return await new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      const hard = setTimeout(() => { log.error('shutdown took too long; exiting'); resolve(1) }, timeoutMs + 2000)
+      hard.unref()
+      running.stop(signal).then(() => { clearTimeout(hard); resolve(0) }, (err: unknown) => { log.error({ err }, 'shutdown failed'); resolve(1) })
+    }
+    process.once('SIGTERM', onSignal)
+    process.once('SIGINT', onSignal)
+    process.on('SIGHUP', () => reloadCertificate(running, config, log))
+  })
+}
+
+function reloadCertificate (running: Running, config: Config, log: Log): void {
+  if (config.server.tls_cert_file === '') { log.info('SIGHUP: no certificate configured, nothing to reload'); return }
+  try {
+    const server = running.app.server as unknown as { setSecureContext?: (o: { cert: Buffer, key: Buffer }) => void }
+    server.setSecureContext?.({ cert: readFileSync(config.server.tls_cert_file), key: readFileSync(config.server.tls_key_file) })
+    log.info('TLS certificate reloaded')
+  } catch (err) {
+    log.error({ err }, 'TLS certificate reload failed; keeping the previous one')
+  }
+}

@@ -1,0 +1,96 @@
+// The single source of truth for Weltra's configuration: names, types, defaults and the documentation
+// that config.example.toml repeats. A key is spelled the same in TOML, in the environment
+// (WELTRA_<SECTION>__<KEY>) and in code (config.<section>.<key>).
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/** Marks a key as secret: masked by `config show`, never logged, and also accepted as `<key>_file`. */
+const secret = { secret: true } as const
+
+export const ConfigSchema = Type.Object({
+  server: Type.Object({
+    listen: Type.String({
+      default: '127.0.0.1:8080',
+      description: 'Address and port to listen on. Use "0.0.0.0:8080" inside a container.'
+    }),
+    public_url: Type.String({
+      default: '',
+      description: 'The URL people and Meta use to reach Weltra, e.g. "https://crm.example.com". The one source for links in emails and for webhook URLs. Empty: http://localhost:<port>.'
+    }),
+    trusted_proxies: Type.Array(Type.String(), {
+      default: [],
+      description: 'Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For / -Proto headers are trusted, e.g. ["127.0.0.1"]. Empty: headers are ignored.'
+    }),
+    tls_cert_file: Type.String({
+      default: '',
+      description: 'PEM certificate chain for serving HTTPS directly (reloaded on SIGHUP). Leave empty behind a reverse proxy.'
+    }),
+    tls_key_file: Type.String({ default: '', description: 'PEM private key matching tls_cert_file.' }),
+    shutdown_timeout_ms: Type.Integer({
+      default: 10000,
+      minimum: 1000,
+      maximum: 120000,
+      description: 'How long a graceful shutdown may wait for in-flight requests before closing connections.'
+    })
+  }, { additionalProperties: false }),
+  storage: Type.Object({
+    data_dir: Type.String({
+      default: './data',
+      description: 'Holds weltra.db, backups/, media/, .runtime/ and (when generated) master.key.'
+    }),
+    runtime_dir: Type.String({
+      default: '',
+      description: 'Where the binary extracts its embedded files (must allow executing the SQLite addon). Empty: <data_dir>/.runtime.'
+    }),
+    backup_keep: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 1000,
+      description: 'How many automatic pre-migration backups to keep in <data_dir>/backups.'
+    })
+  }, { additionalProperties: false }),
+  security: Type.Object({
+    master_key: Type.String({
+      default: '',
+      ...secret,
+      description: 'Master encryption key: 32 random bytes, base64. Empty: read <data_dir>/master.key, or create it on the very first run. Back it up apart from your data.'
+    }),
+    previous_master_keys: Type.Array(Type.String(), {
+      default: [],
+      ...secret,
+      description: 'Old master keys still accepted for decryption while `weltra keys rotate` re-seals data (file form: one key per line).'
+    })
+  }, { additionalProperties: false }),
+  log: Type.Object({
+    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
+      default: 'info',
+      description: 'fatal | error | warn | info | debug | trace | silent. Logs are JSON lines on stdout.'
+    })
+  }, { additionalProperties: false }),
+  ui: Type.Object({
+    default_locale: Type.String({
+      default: 'en',
+      description: 'Language used when the browser asks for none we have (a file in locales/, e.g. "en", "pt-BR").'
+    }),
+    default_time_zone: Type.String({
+      default: 'UTC',
+      description: 'IANA time zone for dates until a user picks their own, e.g. "America/Sao_Paulo".'
+    })
+  }, { additionalProperties: false })
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+export type SectionName = keyof Config
+
+/** The schema of one key, with Weltra's `secret` marker. */
+export type KeySchema = TSchema & { secret?: boolean, default?: unknown, description?: string }
+
+/** Lists every section and key of the schema, in declaration order. */
+export function listKeys (): Array<{ section: SectionName, key: string, schema: KeySchema }> {
+  const out: Array<{ section: SectionName, key: string, schema: KeySchema }> = []
+  for (const [section, sectionSchema] of Object.entries(ConfigSchema.properties)) {
+    for (const [key, schema] of Object.entries((sectionSchema as { properties: Record<string, KeySchema> }).properties)) {
+      out.push({ section: section as SectionName, key, schema })
+    }
+  }
+  return out
+}

@@ -1,0 +1,7 @@
+// The public surface of the crypto module: the only place in Weltra that touches node:crypto.
+export { newId, idTime, randomToken, randomKey, randomIntBetween } from './random.js'
+export { sha256Hex, sha256Base64Url, hmacSha256Hex, hmacSha256, timingSafeEqualStr, timingSafeEqualBytes } from './hash.js'
+export { Keyring, KeyError, decodeKey, setKeyring, keyring } from './keyring.js'
+export { seal, open, sealedKeyId, sealBytes, openBytes, DecryptError } from './field-cipher.js'
+export { blindIndex, setIndexRoot } from './blind-index.js'
+export { hashPassword, verifyPassword, needsRehash, parsePhc, dummyPasswordHash, hashingLoad, defaultArgon2Params, type Argon2Params } from './passwords.js'

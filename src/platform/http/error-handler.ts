@@ -1,0 +1,49 @@
+// The one place errors become responses. Known AppErrors keep their status and message; anything else
+// is a 500 whose details go only to the log, with the request id shown to the user as a reference.
+// htmx requests get a flash fragment retargeted into #flash; webhook and health routes get no body.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError } from './errors.js'
+
+function wantsHtml (req: FastifyRequest): boolean {
+  return !req.url.startsWith('/webhooks/') && !req.url.startsWith('/api/') && req.url !== '/healthz' && req.url !== '/readyz'
+}
+
+function isHtmx (req: FastifyRequest): boolean {
+  return req.headers['hx-request'] === 'true'
+}
+
+function renderError (req: FastifyRequest, reply: FastifyReply, status: number, view: 'errors/not-found' | 'errors/server-error', messageKey: string): FastifyReply {
+  reply.code(status)
+  if (!wantsHtml(req)) return reply.type('application/json; charset=utf-8').send({ error: { code: status === 404 ? 'not_found' : status >= 500 ? 'internal' : 'error', message: req.t(messageKey) } })
+  if (isHtmx(req)) {
+    return reply.header('hx-retarget', '#flash').header('hx-reswap', 'afterbegin').partial('errors/_error-flash', { message: req.t(messageKey) })
+  }
+  return reply.page(view, { titleKey: status === 404 ? 'errors.notFound.title' : 'errors.serverError.title', message: req.t(messageKey), status })
+}
+
+/** Installs the error and not-found handlers. */
+export function installErrorHandling (app: FastifyInstance): void {
+  app.setNotFoundHandler({}, (req, reply) => renderError(req, reply, 404, 'errors/not-found', 'errors.notFound.text'))
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.statusCode >= 500) req.log.error({ err }, 'request failed')
+      return renderError(req, reply, err.statusCode, err.statusCode === 404 ? 'errors/not-found' : 'errors/server-error', err.messageKey)
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed')
+      const key = isStorageFailure(err) ? 'errors.storage.text' : 'errors.serverError.text'
+      return renderError(req, reply, isStorageFailure(err) ? 503 : 500, 'errors/server-error', key)
+    }
+    req.log.info({ code: err.code, status }, 'request rejected')
+    const key = status === 413 ? 'errors.tooLarge.text' : status === 429 ? 'errors.tooMany.text' : status === 404 ? 'errors.notFound.text' : 'errors.badRequest.text'
+    return renderError(req, reply, status, status === 404 ? 'errors/not-found' : 'errors/server-error', key)
+  })
+}
+
+/** A disk-full, read-only or locked database: the request may succeed later, so say 503. */
+export function isStorageFailure (err: unknown): boolean {
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && /^(SQLITE_(FULL|READONLY|BUSY|LOCKED|IOERR|CANTOPEN)|ENOSPC|EROFS|EDQUOT)/.test(code)
+}
