@@ -28,7 +28,6 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   const serverOptions: FastifyServerOptions & { https?: { cert: Buffer, key: Buffer } | null } = {
     loggerInstance: deps.log,
     genReqId: () => newId(),
-    requestIdLogLabel: 'reqId',
     requestIdHeader: false,
     trustProxy: config.server.trusted_proxies.length > 0 ? [...config.server.trusted_proxies] : false,
     bodyLimit: oneMiB,

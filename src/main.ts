@@ -5,6 +5,8 @@ import { UsageError } from './cli/context.js'
 import { StartupError } from './deps.js'
 
 async function main (argv: string[]): Promise<number> {
+  // Everything Weltra writes (database, backups, keys, media) is private to its user.
+  process.umask(0o077)
   const [first, ...rest] = argv
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(usage())

@@ -13,6 +13,17 @@ function isHtmx (req: FastifyRequest): boolean {
 }
 
 function renderError (req: FastifyRequest, reply: FastifyReply, status: number, view: 'errors/not-found' | 'errors/server-error', messageKey: string): FastifyReply {
+  try {
+    return renderErrorPage(req, reply, status, view, messageKey)
+  } catch (err) {
+    // The error page itself failed (a broken template): answer with a bare page, never the details.
+    req.log.error({ err }, 'error page failed to render')
+    return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store')
+      .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Weltra</title><h1>${status === 404 ? 'Not found' : 'Something went wrong'}</h1><p>Reference: ${req.id}</p></html>`)
+  }
+}
+
+function renderErrorPage (req: FastifyRequest, reply: FastifyReply, status: number, view: 'errors/not-found' | 'errors/server-error', messageKey: string): FastifyReply {
   reply.code(status)
   if (!wantsHtml(req)) return reply.type('application/json; charset=utf-8').send({ error: { code: status === 404 ? 'not_found' : status >= 500 ? 'internal' : 'error', message: req.t(messageKey) } })
   if (isHtmx(req)) {

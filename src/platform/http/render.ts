@@ -52,9 +52,15 @@ declare module 'fastify' {
   }
 }
 
-/** The eta engine used for pages, partials and emails. */
+/**
+ * The eta engine used for pages, partials and emails. Template names are always relative to views/
+ * (`include('components/_icon')` from any template), unless they start with "./" or "../".
+ */
 export function createEta (views: string, cache: boolean): Eta {
-  return new Eta({ views, cache, autoEscape: true, autoTrim: false, defaultExtension: '.eta' })
+  const eta = new Eta({ views, cache, autoEscape: true, autoTrim: false, defaultExtension: '.eta' })
+  const resolve = eta.resolvePath.bind(eta)
+  eta.resolvePath = (path: string, options?: Parameters<typeof resolve>[1]) => resolve(path.startsWith('.') || path.startsWith('/') ? path : `/${path}`, options)
+  return eta
 }
 
 /** Decorates request and reply with locale, t(), page() and partial(). */
