@@ -110,7 +110,7 @@ try {
   process.stderr.write('strip is not available (binutils); the binary will be larger\n')
 }
 execFileSync(process.execPath, [join(root, 'node_modules', 'postject', 'dist', 'cli.js'), target, 'NODE_SEA_BLOB', join(work, 'sea-prep.blob'),
-  '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: ['ignore', 'ignore', 'pipe'] })
 
 const size = statSync(target).size
 step(`dist/weltra ${(size / 1e6).toFixed(1)} MB, build ${buildId}, ${((Date.now() - started) / 1000).toFixed(1)} s`)

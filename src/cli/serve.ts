@@ -53,7 +53,7 @@ export async function start (config: Config, log: Log = createLogger(config.log.
     throw err
   }
   const url = publicUrl(config)
-  log.info({ listen: config.server.listen, publicUrl: url, version: assets.version, build: assets.buildId }, 'weltra is ready')
+  log.info({ listen: config.server.listen, publicUrl: url, version: assets.version, build: assets.buildId, startupMs: Math.round(performance.now()) }, 'weltra is ready')
 
   let stopping: Promise<void> | undefined
   const stop = (reason: string): Promise<void> => {

@@ -115,25 +115,27 @@ export function formatter (locale: string, timeZone: string, now: () => number =
   const cacheKey = `${locale}|${timeZone}`
   const cached = formatters.get(cacheKey)
   if (cached !== undefined && now === Date.now) return cached
-  const dateTime = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'medium', timeStyle: 'short' })
-  const date = new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'medium' })
-  const time = new Intl.DateTimeFormat(locale, { timeZone, timeStyle: 'short' })
-  const number = new Intl.NumberFormat(locale)
-  const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+  // Intl objects are created on first use: a zoned formatter costs tens of milliseconds to build.
+  const lazy = <T>(make: () => T): (() => T) => { let v: T | undefined; return () => (v ??= make()) }
+  const dateTime = lazy(() => new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'medium', timeStyle: 'short' }))
+  const date = lazy(() => new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'medium' }))
+  const time = lazy(() => new Intl.DateTimeFormat(locale, { timeZone, timeStyle: 'short' }))
+  const number = lazy(() => new Intl.NumberFormat(locale))
+  const relative = lazy(() => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }))
   const f: Formatter = {
-    dateTime: ms => dateTime.format(ms),
-    date: ms => date.format(ms),
-    time: ms => time.format(ms),
-    number: n => number.format(n),
+    dateTime: ms => dateTime().format(ms),
+    date: ms => date().format(ms),
+    time: ms => time().format(ms),
+    number: n => number().format(n),
     relative: ms => {
       const seconds = Math.round((ms - now()) / 1000)
       const abs = Math.abs(seconds)
-      if (abs < 45) return relative.format(0, 'second')
-      if (abs < 45 * 60) return relative.format(Math.round(seconds / 60), 'minute')
-      if (abs < 22 * 3600) return relative.format(Math.round(seconds / 3600), 'hour')
-      if (abs < 26 * 86400) return relative.format(Math.round(seconds / 86400), 'day')
-      if (abs < 320 * 86400) return relative.format(Math.round(seconds / (30 * 86400)), 'month')
-      return relative.format(Math.round(seconds / (365 * 86400)), 'year')
+      if (abs < 45) return relative().format(0, 'second')
+      if (abs < 45 * 60) return relative().format(Math.round(seconds / 60), 'minute')
+      if (abs < 22 * 3600) return relative().format(Math.round(seconds / 3600), 'hour')
+      if (abs < 26 * 86400) return relative().format(Math.round(seconds / 86400), 'day')
+      if (abs < 320 * 86400) return relative().format(Math.round(seconds / (30 * 86400)), 'month')
+      return relative().format(Math.round(seconds / (365 * 86400)), 'year')
     }
   }
   if (now === Date.now) formatters.set(cacheKey, f)
