@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 function freePort () {
-  return new Promise((ok, fail) => {
+  return new Promise((resolve, reject) => {
     const s = createServer()
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)) })
-    s.on('error', fail)
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
+    s.on('error', reject)
   })
 }
 
@@ -25,7 +25,7 @@ async function waitFor (url, ms) {
       if (res.status === 200) return res
     } catch { /* not up yet */ }
     if (Date.now() > until) throw new Error(`${url} did not answer 200 within ${ms} ms`)
-    await new Promise(r => setTimeout(r, 25))
+    await new Promise(resolve => setTimeout(resolve, 25))
   }
 }
 
@@ -34,7 +34,7 @@ function start (dir, port) {
   let output = ''
   child.stdout.on('data', d => { output += d })
   child.stderr.on('data', d => { output += d })
-  const exited = new Promise(ok => child.on('exit', (code, signal) => ok({ code, signal })))
+  const exited = new Promise(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
   return { child, exited, output: () => output }
 }
 

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { buildTestApp } from '../test/helpers/build-test-app.js'
-import { hasId, inlineCode } from '../test/helpers/html.js'
+import { inlineCode } from '../test/helpers/html.js'
 import { PolicyError } from './platform/http/policy.js'
 
 const csp = "default-src 'none';script-src 'self';style-src 'self';img-src 'self' data: blob:;media-src 'self' blob:;font-src 'self';connect-src 'self';manifest-src 'self';form-action 'self';frame-ancestors 'none';base-uri 'none';object-src 'none'"
