@@ -25,6 +25,10 @@ export const ConfigSchema = Type.Object({
       description: 'PEM certificate chain for serving HTTPS directly (reloaded on SIGHUP). Leave empty behind a reverse proxy.'
     }),
     tls_key_file: Type.String({ default: '', description: 'PEM private key matching tls_cert_file.' }),
+    allow_signup: Type.Boolean({
+      default: false,
+      description: 'Let anyone open an account at /register (each new account gets its own workspace). Off: people join by invitation only.'
+    }),
     shutdown_timeout_ms: Type.Integer({
       default: 10000,
       minimum: 1000,
@@ -59,6 +63,40 @@ export const ConfigSchema = Type.Object({
       ...secret,
       description: 'Old master keys still accepted for decryption while `weltra keys rotate` re-seals data (file form: one key per line).'
     })
+  }, { additionalProperties: false }),
+  session: Type.Object({
+    idle_timeout_minutes: Type.Integer({
+      default: 720,
+      minimum: 5,
+      maximum: 43200,
+      description: 'Sign out after this long without activity (12 hours by default).'
+    }),
+    absolute_timeout_days: Type.Integer({
+      default: 30,
+      minimum: 1,
+      maximum: 365,
+      description: 'Sign out this long after signing in, however active (30 days by default).'
+    })
+  }, { additionalProperties: false }),
+  email: Type.Object({
+    transport: Type.Union(['log', 'smtp', 'resend'].map(l => Type.Literal(l)), {
+      default: 'log',
+      description: 'log | smtp | resend. "log" prints each email (with its links) to the server log, so a first install works without a mail server.'
+    }),
+    from: Type.String({
+      default: 'Weltra <weltra@localhost>',
+      description: 'Sender address, e.g. "Acme Support <crm@acme.example>".'
+    }),
+    smtp_host: Type.String({ default: '', description: 'SMTP server host name (transport = "smtp").' }),
+    smtp_port: Type.Integer({ default: 587, minimum: 1, maximum: 65535, description: 'SMTP port: 587 (STARTTLS), 465 (TLS) or 25.' }),
+    smtp_security: Type.Union(['starttls', 'tls', 'none'].map(l => Type.Literal(l)), {
+      default: 'starttls',
+      description: 'starttls (port 587) | tls (port 465) | none (only for a relay on localhost).'
+    }),
+    smtp_user: Type.String({ default: '', description: 'SMTP user name; empty for no authentication.' }),
+    smtp_password: Type.String({ default: '', ...secret, description: 'SMTP password.' }),
+    resend_api_key: Type.String({ default: '', ...secret, description: 'Resend API key (transport = "resend").' }),
+    resend_base_url: Type.String({ default: 'https://api.resend.com', description: 'Resend API base URL (change only for testing).' })
   }, { additionalProperties: false }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {

@@ -175,3 +175,11 @@ t.test('public_url must be an http(s) URL without query; the trailing slash is d
     t.equal(load({}, { flags: { 'server.public_url': bad } }).ok, false, bad)
   }
 })
+
+t.test('config.example.toml documents exactly the keys of the schema (regenerate: npm run config:example)', async (t) => {
+  const { readFileSync } = await import('node:fs')
+  const { renderExampleConfig } = await import('./example.js')
+  t.equal(readFileSync(new URL('../../config.example.toml', import.meta.url), 'utf8'), renderExampleConfig())
+  const parsed = loadConfig({ configPath: 'x.toml', env: {}, readFile: () => renderExampleConfig(), exists: () => true })
+  t.equal(parsed.ok, true, 'the example itself is a valid configuration')
+})

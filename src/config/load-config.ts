@@ -232,6 +232,13 @@ function validate (c: Config): string[] {
   c.security.previous_master_keys.forEach((k, i) => {
     if (!isKey(k)) errors.push(`security.previous_master_keys[${i}]: must be 32 bytes in base64`)
   })
+  if (c.email.transport === 'smtp' && c.email.smtp_host === '') errors.push('email.smtp_host: required when email.transport is "smtp"')
+  if (c.email.transport === 'resend' && c.email.resend_api_key === '') errors.push('email.resend_api_key: required when email.transport is "resend" (or use resend_api_key_file)')
+  if (!/^[^\r\n]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(c.email.from)) errors.push(`email.from: must be an address like "Weltra <crm@example.com>" (got ${show(c.email.from)})`)
+  try {
+    const u = new URL(c.email.resend_base_url)
+    if (!/^https?:$/.test(u.protocol)) throw new Error('scheme')
+  } catch { errors.push(`email.resend_base_url: must be an http(s) URL (got ${show(c.email.resend_base_url)})`) }
   if (!isTimeZone(c.ui.default_time_zone)) errors.push(`ui.default_time_zone: unknown IANA time zone ${show(c.ui.default_time_zone)}, e.g. "Europe/Madrid"`)
   if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(c.ui.default_locale)) errors.push(`ui.default_locale: must be a language tag such as "en" or "pt-BR" (got ${show(c.ui.default_locale)})`)
   return errors
