@@ -1,17 +1,26 @@
 // buildApp(deps): the HTTP application. Platform plugins first, then every feature with its prefix.
 // This file is THE route table: there is no autoload.
 import { readFileSync } from 'node:fs'
+import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
+import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Deps } from './deps.js'
 import { newId } from './platform/crypto/index.js'
 import { installErrorHandling } from './platform/http/error-handler.js'
 import { requirePolicies } from './platform/http/policy.js'
+import { installAccessControl } from './platform/http/access.js'
+import { publicUrl } from './config/load-config.js'
 import { installRendering } from './platform/http/render.js'
 import { installSecurityHeaders } from './platform/http/security.js'
 import { StaticFiles, staticRoutes } from './platform/http/static.js'
 import { healthRoutes } from './features/health/health.routes.js'
 import { homeRoutes } from './features/home/home.routes.js'
+import { authRoutes } from './features/auth/auth.routes.js'
+import { sessionAuthenticator } from './features/auth/sessions.service.js'
+import { inboxRoutes } from './features/inbox/inbox.routes.js'
+import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
+import { accountRoutes } from './features/account/account.routes.js'
 
 export interface BuildOptions {
   /** Read the TLS certificate and key from config and serve HTTPS. */
@@ -47,6 +56,8 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
 
   requirePolicies(app)
   await app.register(formbody, { bodyLimit: oneMiB })
+  await app.register(cookie)
+  await app.register(rateLimit, { global: false })
   await installSecurityHeaders(app)
   const staticFiles = new StaticFiles(deps.assets.static)
   installRendering(app, {
@@ -59,11 +70,16 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
     cache: options.cacheTemplates ?? true
   })
   installErrorHandling(app)
+  installAccessControl(app, { authenticate: sessionAuthenticator(deps), publicOrigin: new URL(publicUrl(config)).origin })
   staticRoutes(app, staticFiles)
 
   // ── the route table ──
   await app.register(healthRoutes, deps)
   await app.register(homeRoutes, deps)
+  await app.register(authRoutes, deps)
+  await app.register(inboxRoutes, deps)
+  await app.register(workspacesRoutes, deps)
+  await app.register(accountRoutes, deps)
 
   return app
 }

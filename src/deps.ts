@@ -7,7 +7,9 @@ import type { Config } from './config/load-config.js'
 import { migrateDatabase, type MigrateResult } from './db/migrate.js'
 import { openDatabase, type Db, type Sqlite } from './db/open.js'
 import { hasKeyCheck, initInstanceKeys, verifyMasterKey } from './db/instance-keys.js'
+import type { Eta } from 'eta'
 import type { Assets } from './platform/assets.js'
+import { createEta } from './platform/http/render.js'
 import { systemClock, type Clock } from './platform/clock.js'
 import { Keyring, KeyError, randomKey, setKeyring } from './platform/crypto/index.js'
 import { Events } from './platform/events.js'
@@ -26,6 +28,8 @@ export interface Deps {
   events: Events
   log: Log
   i18n: I18n
+  /** Templates for pages and emails. */
+  views: Eta
   assets: Assets
   dataDir: string
   /** Set when shutdown begins: readiness turns 503 and workers stop taking work. */
@@ -185,6 +189,7 @@ export function createDeps (parts: { config: Config, storage: Storage, ring: Key
     events: new Events(),
     log: parts.log,
     i18n: new I18n(parts.assets.locales, parts.config.ui.default_locale),
+    views: createEta(parts.assets.views, true),
     assets: parts.assets,
     dataDir: dataDirOf(parts.config),
     lifecycle: { closing: false }

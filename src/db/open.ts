@@ -1,11 +1,13 @@
 // Opens the SQLite database with Weltra's pragmas and verifies them. synchronous=FULL matters:
 // better-sqlite3 defaults WAL databases to NORMAL, which can lose acknowledged commits on power loss.
 import Database from 'better-sqlite3'
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
 import * as schema from './schema.js'
 
 export type Sqlite = Database.Database
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Sqlite }
+/** The database or a transaction on it: stores accept either, so they compose inside transactions. */
+export type Db = BaseSQLiteDatabase<'sync', Database.RunResult, typeof schema>
 
 export interface OpenOptions {
   /** The SQLite native addon, already loaded (inside the binary) or its path. */
@@ -29,7 +31,7 @@ export function openDatabase (file: string, options: OpenOptions = {}): { sqlite
     sqlite.close()
     throw err
   }
-  const db = drizzle({ client: sqlite, schema, casing: 'snake_case' }) as Db
+  const db: Db = drizzle({ client: sqlite, schema, casing: 'snake_case' })
   return { sqlite, db }
 }
 

@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events'
 /** The catalogue of domain events: name → payload. Features add theirs here. */
 export interface EventMap {
   'instance.started': { at: number }
+  /** An email was queued: the mail worker should look now rather than at its next poll. */
+  'mail.queued': { at: number }
 }
 
 export class Events {

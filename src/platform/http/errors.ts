@@ -12,6 +12,11 @@ export class NotFoundError extends AppError {
   constructor () { super(404, 'not_found', 'errors.notFound.text') }
 }
 
+export class UnauthorizedError extends AppError {
+  override name = 'UnauthorizedError'
+  constructor (messageKey = 'errors.signedOut.text') { super(401, 'unauthorized', messageKey) }
+}
+
 export class ForbiddenError extends AppError {
   override name = 'ForbiddenError'
   constructor (messageKey = 'errors.forbidden.text') { super(403, 'forbidden', messageKey) }

@@ -1,13 +1,22 @@
-// Every route declares who may use it, in its options: `config: { policy: 'public' }`. The app refuses
-// to start when a route has none, so nothing is reachable by accident. Policies:
-//   public   anyone (health checks, static files, the first-run and login pages)
-//   webhook  no session or CSRF; the handler authenticates the caller itself (Meta's HMAC signature)
-// Policies that need a signed-in user are added with the session layer; until then declaring one fails
-// closed at start.
+// Every route declares who may use it, in its options: `config: { policy: '…' }`. The app refuses to
+// start when a route has none or an unknown one, so nothing is reachable by accident.
+//   public            anyone (health, static files, sign-in pages); the signed-in user is known if any
+//   webhook           no session and no CSRF check: the handler authenticates the caller (Meta's HMAC)
+//   two-factor        a session that passed the password but not yet the second factor (the 2FA step)
+//   signed-in         any signed-in user (second factor done), with or without a workspace
+//   agent|admin|owner a member of the active workspace with at least that role (owner > admin > agent)
 import type { FastifyInstance, RouteOptions } from 'fastify'
 
-export const policies = ['public', 'webhook'] as const
+export const policies = ['public', 'webhook', 'two-factor', 'signed-in', 'agent', 'admin', 'owner'] as const
 export type Policy = typeof policies[number]
+export type Role = 'owner' | 'admin' | 'agent'
+
+export const roleRank: Record<Role, number> = { agent: 1, admin: 2, owner: 3 }
+
+/** Whether `role` is at least `required`. */
+export function roleAtLeast (role: Role, required: Role): boolean {
+  return roleRank[role] >= roleRank[required]
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -7,6 +7,7 @@ import { Eta } from 'eta'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { direction, formatter, type Formatter, type I18n, type Params, type Translate } from '../i18n/i18n.js'
 import type { StaticFiles } from './static.js'
+import type {} from './access.js'
 
 export interface Flash { kind: 'success' | 'error' | 'info', message: string }
 
@@ -63,6 +64,13 @@ export function createEta (views: string, cache: boolean): Eta {
   return eta
 }
 
+/** Up to two initials of a name, for avatars. */
+export function initials (name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean)
+  const letters = parts.length > 1 ? [parts[0]!, parts[parts.length - 1]!] : parts
+  return letters.map(p => [...p][0] ?? '').join('').toUpperCase() || '?'
+}
+
 /** Decorates request and reply with locale, t(), page() and partial(). */
 export function installRendering (app: FastifyInstance, options: RenderOptions): Eta {
   const eta = createEta(options.views, options.cache)
@@ -89,6 +97,10 @@ export function installRendering (app: FastifyInstance, options: RenderOptions):
       version: options.version,
       nav: '',
       flash: [],
+      user: req.principal === undefined ? undefined : { name: req.principal.name, email: req.principal.email, initials: initials(req.principal.name) },
+      workspace: req.principal?.workspace,
+      workspaces: req.principal?.workspaces ?? [],
+      principal: req.principal,
       ...data
     }
   }

@@ -1,0 +1,33 @@
+// Workspace rules shared by setup, sign-up and the workspace pages.
+import { hasControlCharacters } from '../../platform/text.js'
+import type { Db } from '../../db/open.js'
+import { recordAudit } from '../audit/audit.service.js'
+import { insertWorkspace, listAllWorkspaces, listMemberships, findMembership, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
+
+export type { MembershipView, Workspace }
+export { findMembership, listMemberships, listAllWorkspaces }
+
+/** Checks a workspace name; returns a catalogue key for the problem, or undefined when fine. */
+export function workspaceNameProblem (name: string): string | undefined {
+  const trimmed = name.trim()
+  if (trimmed === '') return 'workspaces.name.required'
+  if ([...trimmed].length > 80) return 'workspaces.name.tooLong'
+  if (hasControlCharacters(trimmed)) return 'workspaces.name.invalid'
+  return undefined
+}
+
+/** A URL-safe slug from a name, unique among workspaces ("acme", "acme-2" …). */
+export function uniqueSlug (db: Db, name: string): string {
+  const base = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'workspace'
+  let slug = base
+  for (let i = 2; slugTaken(db, slug); i++) slug = `${base}-${i}`
+  return slug
+}
+
+/** Creates a workspace owned by `ownerUserId` and records it. Call inside a transaction. */
+export function createWorkspace (db: Db, input: { name: string, ownerUserId: string, ip?: string | undefined }, now: number): Workspace {
+  const name = input.name.trim()
+  const workspace = insertWorkspace(db, { slug: uniqueSlug(db, name), name, ownerUserId: input.ownerUserId }, now)
+  recordAudit(db, { action: 'workspace_created', workspaceId: workspace.id, actorUserId: input.ownerUserId, details: { name }, ip: input.ip }, now)
+  return workspace
+}

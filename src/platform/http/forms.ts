@@ -1,0 +1,27 @@
+// Reading urlencoded forms safely: every field is a single string (repeated or nested fields are
+// refused rather than guessed), and redirects after a form only ever go to paths on this site.
+import type { FastifyRequest } from 'fastify'
+
+/** The named field as a string ('' when absent); a repeated field or an object is treated as absent. */
+export function field (req: FastifyRequest, name: string, maxLength = 10_000): string {
+  const body = req.body as Record<string, unknown> | undefined
+  if (body === undefined || body === null || typeof body !== 'object' || !Object.hasOwn(body, name)) return ''
+  const value = body[name]
+  return typeof value === 'string' ? value.slice(0, maxLength) : ''
+}
+
+/** A checkbox: true when present with any value. */
+export function checkbox (req: FastifyRequest, name: string): boolean {
+  return field(req, name) !== ''
+}
+
+/** `next` when it is a path on this site, else the fallback (no open redirects). */
+export function safeNext (next: unknown, fallback: string): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || /[\r\n]/.test(next)) return fallback
+  return next
+}
+
+/** Translates a map of field → catalogue key into field → message. */
+export function messages (t: (key: string) => string, errors: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, t(v)]))
+}
