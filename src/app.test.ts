@@ -134,14 +134,14 @@ t.test('static files: versioned URLs are immutable, others revalidate, ETags giv
 t.test('request bodies over 1 MiB are refused with 413', async (t) => {
   const { app } = await buildTestApp(t)
   app.post('/echo', { config: { policy: 'public' } }, async () => 'ok')
-  const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=' + 'x'.repeat(2 * 1024 * 1024) })
+  const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost:8080' }, payload: 'a=' + 'x'.repeat(2 * 1024 * 1024) })
   t.equal(res.statusCode, 413)
 })
 
 t.test('prototype-poisoning JSON is rejected', async (t) => {
   const { app } = await buildTestApp(t)
   app.post('/echo', { config: { policy: 'public' } }, async () => 'ok')
-  const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"__proto__":{"admin":true}}' })
+  const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json', origin: 'http://localhost:8080' }, payload: '{"__proto__":{"admin":true}}' })
   t.equal(res.statusCode, 400)
 })
 

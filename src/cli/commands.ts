@@ -4,6 +4,7 @@ import { configCommand } from './config-commands.js'
 import { healthcheckCommand } from './healthcheck.js'
 import { keysCommand } from './keys.js'
 import { serveCommand } from './serve.js'
+import { userCommand, workspaceCommand } from './users.js'
 import { buildInfo } from '../platform/assets.js'
 
 export interface Command { run: (argv: string[]) => Promise<number>, summary: string }
@@ -21,6 +22,8 @@ export const commands: Record<string, Command> = {
   restore: { run: restoreCommand, summary: 'replace the database with a backup FILE (server stopped)' },
   keys: { run: keysCommand, summary: 'keys rotate: re-seal encrypted data; keys generate: print a new key' },
   config: { run: configCommand, summary: 'config check | show: validate or print the configuration' },
+  user: { run: userCommand, summary: 'user create | reset-password | list: manage accounts (password from stdin)' },
+  workspace: { run: workspaceCommand, summary: 'workspace list: one line per workspace' },
   healthcheck: { run: healthcheckCommand, summary: 'exit 0 when the running server answers /healthz' },
   version: { run: versionCommand, summary: 'print the version' }
 }

@@ -10,6 +10,8 @@ import { createDeps, dataDirOf, openStorage, prepareDataDir, resolveMasterKey, S
 import { resolveAssets } from '../platform/assets.js'
 import { createLogger, type Log } from '../platform/logger.js'
 import { acquirePidFile, releasePidFile } from './pid-file.js'
+import { createTransport } from '../platform/mail/transports.js'
+import { startMailWorker } from '../features/mail/mail.worker.js'
 import { configFrom, globalHelp, parse } from './context.js'
 
 export const serveHelp = `Usage: weltra serve [options]
@@ -52,6 +54,9 @@ export async function start (config: Config, log: Log = createLogger(config.log.
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new StartupError(`${listen.host} is not an address of this machine (server.listen).`)
     throw err
   }
+  const transport = createTransport(config.email, log)
+  const mailWorker = startMailWorker(deps, transport, { from: config.email.from })
+  const stopKicking = deps.events.on('mail.queued', () => mailWorker.kick())
   const url = publicUrl(config)
   log.info({ listen: config.server.listen, publicUrl: url, version: assets.version, build: assets.buildId, startupMs: Math.round(performance.now()) }, 'weltra is ready')
 
@@ -66,6 +71,9 @@ export async function start (config: Config, log: Log = createLogger(config.log.
         await app.close()
       } finally {
         clearTimeout(force)
+        stopKicking()
+        await mailWorker.stop()
+        await transport.close?.()
         try { checkpoint(storage.sqlite) } catch (err) { log.error({ err }, 'final checkpoint failed') }
         storage.sqlite.close()
         releasePidFile(pidFile)

@@ -28,12 +28,24 @@ export class PolicyError extends Error {
   override name = 'PolicyError'
 }
 
-/** Installs the start-time check that every route declares a known policy. */
+export interface RouteEntry { method: string, url: string, policy: Policy }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its policy, in registration order (the generated authorization tests read it). */
+    routeTable: RouteEntry[]
+  }
+}
+
+/** Installs the start-time check that every route declares a known policy, and records the route table. */
 export function requirePolicies (app: FastifyInstance): void {
+  const table: RouteEntry[] = []
+  app.decorate('routeTable', table)
   app.addHook('onRoute', (route: RouteOptions) => {
     const policy = (route.config as { policy?: unknown } | undefined)?.policy
     const methods = Array.isArray(route.method) ? route.method.join(',') : route.method
     if (policy === undefined) throw new PolicyError(`route ${methods} ${route.url} declares no access policy (config.policy)`)
     if (!(policies as readonly unknown[]).includes(policy)) throw new PolicyError(`route ${methods} ${route.url} declares an unknown policy ${String(policy)}`)
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) table.push({ method, url: route.url, policy: policy as Policy })
   })
 }

@@ -1,0 +1,98 @@
+// The authorization matrix, generated from the route table: every route × anonymous, agent, admin and
+// owner of workspace A, and the owner of another workspace B. Path parameters are filled with ids of
+// workspace A's objects, so B's owner must get 404 (no existence leak) where A's members get through.
+// A route added without being understood here fails the test: extend `params` below.
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { buildTestApp } from './helpers/build-test-app.js'
+import { addMember, createUser, get, post, signIn } from './helpers/accounts.js'
+import { roleRank, type Policy, type Role } from '../src/platform/http/policy.js'
+import { invites } from '../src/db/schema.js'
+import { sha256Hex } from '../src/platform/crypto/index.js'
+import { emailIndex } from '../src/features/auth/credentials.js'
+
+type Actor = 'anonymous' | 'agent' | 'admin' | 'owner' | 'outsider'
+const actors: Actor[] = ['anonymous', 'outsider', 'agent', 'admin', 'owner']
+const skipped = (url: string): boolean => url.startsWith('/static/')
+
+async function world (t: Test) {
+  const env = await buildTestApp(t)
+  const { deps, app } = env
+  const owner = await createUser(deps, { workspace: 'Workspace A' })
+  const admin = await createUser(deps)
+  const agent = await createUser(deps)
+  const outsider = await createUser(deps, { workspace: 'Workspace B' })
+  const wsA = owner.workspaceId!
+  addMember(deps, wsA, admin.id, 'admin')
+  addMember(deps, wsA, agent.id, 'agent')
+  const now = deps.clock.now()
+  const invite = deps.db.insert(invites).values({ workspaceId: wsA, email: 'invitee@example.com', emailIndex: emailIndex('invitee@example.com'), role: 'agent', tokenHash: sha256Hex('matrix-token'), invitedBy: owner.id, expiresAt: now + 86_400_000, createdAt: now }).returning().get()
+  const cookies: Record<Actor, string | undefined> = {
+    anonymous: undefined,
+    agent: await signIn(app, agent),
+    admin: await signIn(app, admin),
+    owner: await signIn(app, owner),
+    outsider: await signIn(app, outsider)
+  }
+  const agentSession = deps.sqlite.prepare('SELECT id FROM sessions WHERE user_id = ?').get(agent.id) as { id: string }
+  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: agentSession.id, sessionId: agentSession.id }
+  return { env, cookies, params }
+}
+
+function fill (url: string, params: Record<string, string>): string | undefined {
+  let missing = false
+  const filled = url.replace(/:(\w+)/g, (_m, name: string) => {
+    const v = params[name]
+    if (v === undefined) missing = true
+    return v ?? ''
+  })
+  return missing ? undefined : filled
+}
+
+function roleOf (actor: Actor): Role | undefined {
+  return actor === 'agent' || actor === 'admin' || actor === 'owner' ? actor : undefined
+}
+
+async function request (app: FastifyInstance, method: string, url: string, cookie: string | undefined) {
+  return method === 'GET' ? await get(app, url, cookie) : await post(app, url, {}, cookie)
+}
+
+t.test('every route answers each kind of visitor as its policy says', async (t) => {
+  const probe = await buildTestApp(t)
+  const routes = probe.app.routeTable.filter(r => r.method !== 'HEAD' && !skipped(r.url) && r.policy !== 'webhook')
+  t.ok(routes.length > 5, `${routes.length} routes under test`)
+  for (const route of routes) {
+    // A fresh world per route: some requests change state (remove a member, end a session …).
+    const { env, cookies, params } = await world(t)
+    const url = fill(route.url, params)
+    if (url === undefined) { t.fail(`${route.method} ${route.url}: unknown path parameter, add it to the matrix`); continue }
+    const hasParams = url !== route.url
+    for (const actor of actors) {
+      const res = await request(env.app, route.method, url, cookies[actor])
+      const label = `${route.method} ${route.url} as ${actor} (${route.policy}) → ${res.statusCode}`
+      t.ok(res.statusCode < 500, `${label}: no server error`)
+      const policy: Policy = route.policy
+      if (policy === 'public') continue
+      if (actor === 'anonymous') {
+        if (route.method === 'GET') t.ok(res.statusCode === 303 && String(res.headers.location).startsWith('/login'), `${label}: sent to sign-in`)
+        else t.equal(res.statusCode, 401, `${label}: refused`)
+        continue
+      }
+      const denied = res.statusCode === 401 || res.statusCode === 403
+      if (policy === 'signed-in' || policy === 'two-factor') {
+        if (actor === 'outsider' && hasParams) t.ok(res.statusCode === 404 || denied, `${label}: A's objects are invisible`)
+        else t.notOk(denied, `${label}: allowed`)
+        continue
+      }
+      if (actor === 'outsider') {
+        // B's owner passes the role check in B; A's objects must not exist for them.
+        if (hasParams) t.ok(res.statusCode === 404, `${label}: A's objects are invisible`)
+        else t.notOk(denied, `${label}: allowed in their own workspace`)
+        continue
+      }
+      const role = roleOf(actor)!
+      if (roleRank[role] >= roleRank[policy as Role]) t.notOk(denied, `${label}: allowed`)
+      else t.equal(res.statusCode, 403, `${label}: forbidden`)
+    }
+  }
+})
