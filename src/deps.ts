@@ -5,7 +5,7 @@ import { accessSync, closeSync, constants as fsc, existsSync, mkdirSync, openSyn
 import { join, resolve } from 'node:path'
 import type { Config } from './config/load-config.js'
 import { migrateDatabase, type MigrateResult } from './db/migrate.js'
-import { openDatabase, type Db, type Sqlite } from './db/open.js'
+import { openDatabase, openForReading, type Db, type Sqlite } from './db/open.js'
 import { hasKeyCheck, initInstanceKeys, verifyMasterKey } from './db/instance-keys.js'
 import type { Eta } from 'eta'
 import type { Assets } from './platform/assets.js'
@@ -15,6 +15,7 @@ import { Keyring, KeyError, randomKey, setKeyring } from './platform/crypto/inde
 import { Events } from './platform/events.js'
 import { I18n } from './platform/i18n/i18n.js'
 import type { Log } from './platform/logger.js'
+import { StartupError } from './platform/startup-error.js'
 
 export interface KeyStatus { source: 'config' | 'file' | 'generated', file?: string | undefined }
 
@@ -36,11 +37,7 @@ export interface Deps {
   lifecycle: { closing: boolean }
 }
 
-/** A start-up failure with a message for the admin (printed without a stack trace) and an exit code. */
-export class StartupError extends Error {
-  override name = 'StartupError'
-  constructor (message: string, readonly exitCode = 1) { super(message) }
-}
+export { StartupError }
 
 /** The absolute data directory. */
 export function dataDirOf (config: Config): string {
@@ -111,9 +108,9 @@ export function resolveMasterKey (config: Config, dataDir: string, options: { lo
   if (existsSync(dbFile)) {
     let encrypted = false
     try {
-      const probe = openDatabase(dbFile, { readonly: true, nativeBinding: options.nativeBinding })
+      const probe = openForReading(dbFile, { nativeBinding: options.nativeBinding })
       encrypted = hasKeyCheck(probe.sqlite)
-      probe.sqlite.close()
+      probe.close()
     } catch { encrypted = true }
     if (encrypted) {
       throw new StartupError(`${dbFile} holds encrypted data but no master key was found (not in security.master_key, its _file, nor ${file}). Nothing was changed. Restore the key you backed up, then start again.`)

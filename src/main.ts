@@ -2,7 +2,7 @@
 // stack trace) and exit non-zero: 2 for usage and configuration errors, 1 for everything else.
 import { commands, usage } from './cli/commands.js'
 import { UsageError } from './cli/context.js'
-import { StartupError } from './deps.js'
+import { StartupError } from './platform/startup-error.js'
 
 async function main (argv: string[]): Promise<number> {
   // Everything Weltra writes (database, backups, keys, media) is private to its user.

@@ -1,10 +1,4 @@
 // The command table: name → handler and one line of help. `serve` is the default.
-import { backupCommand, migrateCommand, restoreCommand } from './storage-commands.js'
-import { configCommand } from './config-commands.js'
-import { healthcheckCommand } from './healthcheck.js'
-import { keysCommand } from './keys.js'
-import { serveCommand } from './serve.js'
-import { userCommand, workspaceCommand } from './users.js'
 import { buildInfo } from '../platform/assets.js'
 
 export interface Command { run: (argv: string[]) => Promise<number>, summary: string }
@@ -15,16 +9,17 @@ async function versionCommand (): Promise<number> {
   return 0
 }
 
+// Each command's module is loaded only when it runs, so `--help`, `version` and `config` start fast.
 export const commands: Record<string, Command> = {
-  serve: { run: serveCommand, summary: 'start the server (default)' },
-  migrate: { run: migrateCommand, summary: 'apply pending database migrations (--dry-run to list them)' },
-  backup: { run: backupCommand, summary: 'write a consistent, verified copy of the database to FILE' },
-  restore: { run: restoreCommand, summary: 'replace the database with a backup FILE (server stopped)' },
-  keys: { run: keysCommand, summary: 'keys rotate: re-seal encrypted data; keys generate: print a new key' },
-  config: { run: configCommand, summary: 'config check | show: validate or print the configuration' },
-  user: { run: userCommand, summary: 'user create | reset-password | list: manage accounts (password from stdin)' },
-  workspace: { run: workspaceCommand, summary: 'workspace list: one line per workspace' },
-  healthcheck: { run: healthcheckCommand, summary: 'exit 0 when the running server answers /healthz' },
+  serve: { run: async (a) => await (await import('./serve.js')).serveCommand(a), summary: 'start the server (default)' },
+  migrate: { run: async (a) => await (await import('./storage-commands.js')).migrateCommand(a), summary: 'apply pending database migrations (--dry-run to list them)' },
+  backup: { run: async (a) => await (await import('./storage-commands.js')).backupCommand(a), summary: 'write a consistent, verified copy of the database to FILE' },
+  restore: { run: async (a) => await (await import('./storage-commands.js')).restoreCommand(a), summary: 'replace the database with a backup FILE (server stopped)' },
+  keys: { run: async (a) => await (await import('./keys.js')).keysCommand(a), summary: 'keys rotate: re-seal encrypted data; keys generate: print a new key' },
+  config: { run: async (a) => await (await import('./config-commands.js')).configCommand(a), summary: 'config check | show: validate or print the configuration' },
+  user: { run: async (a) => await (await import('./users.js')).userCommand(a), summary: 'user create | reset-password | list: manage accounts (password from stdin)' },
+  workspace: { run: async (a) => await (await import('./users.js')).workspaceCommand(a), summary: 'workspace list: one line per workspace' },
+  healthcheck: { run: async (a) => await (await import('./healthcheck.js')).healthcheckCommand(a), summary: 'exit 0 when the running server answers /healthz' },
   version: { run: versionCommand, summary: 'print the version' }
 }
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { loadConfig, type Config, type LoadResult } from '../config/load-config.js'
 import { environment } from '../config/environment.js'
-import { StartupError } from '../deps.js'
+import { StartupError } from '../platform/startup-error.js'
 
 /** Options every command accepts; they override the config file and the environment. */
 export const globalOptions = {

@@ -24,7 +24,8 @@ ${globalHelp}`
 
 export async function keysCommand (argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { batch: { type: 'string' } })
-  if (values.help === true || positionals.length === 0) { process.stdout.write(keysHelp + '\n'); return values.help === true ? 0 : 2 }
+  if (values.help === true) { process.stdout.write(keysHelp + '\n'); return 0 }
+  if (positionals.length === 0) { process.stderr.write(keysHelp + '\n'); return 2 }
   const sub = positionals[0]
   if (sub === 'generate') {
     process.stdout.write(randomKey(32).toString('base64') + '\n')

@@ -1,6 +1,7 @@
 // `weltra serve` (the default command): start the web server on the configured address.
 // Order matters: every check that can fail runs before the port is bound.
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.js'
@@ -25,6 +26,9 @@ export interface Running { app: FastifyInstance, deps: Deps, url: string, stop: 
 
 /** Starts everything and returns once the port is bound. Throws StartupError before binding on any problem. */
 export async function start (config: Config, log: Log = createLogger(config.log.level)): Promise<Running> {
+  const listen = parseListen(config.server.listen)!
+  // Fail on a busy port before creating anything (data directory, key, database).
+  await assertCanListen(config.server.listen, listen.host, listen.port)
   const dataDir = dataDirOf(config)
   prepareDataDir(dataDir)
   const assets = resolveAssets(config.storage.runtime_dir === '' ? join(dataDir, '.runtime') : config.storage.runtime_dir)
@@ -41,18 +45,13 @@ export async function start (config: Config, log: Log = createLogger(config.log.
   if (storage.migrated.applied.length > 0) log.info({ applied: storage.migrated.applied, backup: storage.migrated.backup }, 'database migrated')
   const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log })
   const app = await buildApp(deps, { tls: true })
-  const listen = parseListen(config.server.listen)!
   try {
     await app.listen({ host: listen.host, port: listen.port })
   } catch (err) {
     await app.close()
     storage.sqlite.close()
     releasePidFile(pidFile)
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') throw new StartupError(`${config.server.listen} is already in use; stop the other program or set server.listen (or --listen) to a free port.`)
-    if (code === 'EACCES') throw new StartupError(`not allowed to listen on ${config.server.listen}; ports below 1024 need privileges (use a reverse proxy).`)
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new StartupError(`${listen.host} is not an address of this machine (server.listen).`)
-    throw err
+    throw listenProblem(config.server.listen, listen.host, (err as NodeJS.ErrnoException).code) ?? err
   }
   const transport = createTransport(config.email, log)
   const mailWorker = startMailWorker(deps, transport, { from: config.email.from })
@@ -83,6 +82,22 @@ export async function start (config: Config, log: Log = createLogger(config.log.
     return stopping
   }
   return { app, deps, url, stop }
+}
+
+function listenProblem (address: string, host: string, code: string | undefined): StartupError | undefined {
+  if (code === 'EADDRINUSE') return new StartupError(`${address} is already in use; stop the other program or set server.listen (or --listen) to a free port.`)
+  if (code === 'EACCES') return new StartupError(`not allowed to listen on ${address}; ports below 1024 need privileges (use a reverse proxy).`)
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new StartupError(`${host} is not an address of this machine (server.listen).`)
+  return undefined
+}
+
+/** Binds and releases the address once, so a busy port is reported before anything is created. */
+async function assertCanListen (address: string, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(listenProblem(address, host, err.code) ?? err))
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
+  })
 }
 
 function announceNewKey (file: string, log: Log): void {

@@ -1,8 +1,8 @@
 // `weltra migrate`, `weltra backup FILE`, `weltra restore FILE`: the database's life outside the server.
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { planMigrations } from '../db/migrate.js'
-import { checkpoint, openDatabase, type Sqlite } from '../db/open.js'
+import { planMigrations, readJournal } from '../db/migrate.js'
+import { checkpoint, openDatabase, openForReading, type Sqlite } from '../db/open.js'
 import { verifyMasterKey } from '../db/instance-keys.js'
 import { databaseFile, dataDirOf, explainFsError, openStorage, prepareDataDir, resolveMasterKey, StartupError } from '../deps.js'
 import { resolveAssets, type Assets } from '../platform/assets.js'
@@ -43,18 +43,24 @@ export async function migrateCommand (argv: string[]): Promise<number> {
   if (values.help === true) { process.stdout.write(migrateHelp + '\n'); return 0 }
   const config = configFrom(values)
   const dataDir = dataDirOf(config)
-  prepareDataDir(dataDir)
-  const assets = assetsFor(config)
   if (values['dry-run'] === true) {
-    const { sqlite } = openDatabase(databaseFile(dataDir), { nativeBinding: assets.nativeBinding })
+    const assets = assetsFor(config)
+    if (!existsSync(databaseFile(dataDir))) {
+      const tags = readJournal(assets.migrations)
+      process.stdout.write(`${tags.length} pending:\n${tags.map(tag => `  ${tag}`).join('\n')}\n`)
+      return 0
+    }
+    const { sqlite, close } = openForReading(databaseFile(dataDir), { nativeBinding: assets.nativeBinding })
     try {
       const plan = planMigrations(sqlite, assets.migrations)
       process.stdout.write(plan.pending.length === 0
         ? `up to date (${plan.applied} migrations applied)\n`
         : `${plan.pending.length} pending:\n${plan.pending.map(p => `  ${p.tag}`).join('\n')}\n`)
-    } finally { sqlite.close() }
+    } finally { close() }
     return 0
   }
+  prepareDataDir(dataDir)
+  const assets = assetsFor(config)
   const { ring } = resolveMasterKey(config, dataDir, { nativeBinding: assets.nativeBinding })
   const pid = acquirePidFile(dataDir)
   try {
@@ -91,7 +97,9 @@ export async function backupCommand (argv: string[]): Promise<number> {
     rmSync(tmp, { force: true })
     throw new StartupError(`backup failed: ${explainFsError(err)}`)
   } finally { sqlite.close() }
-  const copy = openDatabase(tmp, { nativeBinding: assets.nativeBinding, readonly: true })
+  // The copy is made self-contained (no -wal/-shm beside it) and then checked.
+  const copy = openDatabase(tmp, { nativeBinding: assets.nativeBinding })
+  copy.sqlite.pragma('journal_mode = DELETE')
   const problems = integrityCheck(copy.sqlite)
   copy.sqlite.close()
   if (problems.join() !== 'ok') {
@@ -116,10 +124,16 @@ export async function restoreCommand (argv: string[]): Promise<number> {
   if (!existsSync(from)) throw new StartupError(`${from} does not exist.`)
   prepareDataDir(dataDir)
   const assets = assetsFor(config)
+  const target = databaseFile(dataDir)
+  const staged = `${target}.restore-${process.pid}`
+  // Checks run on a private copy, so the backup file itself is never touched.
+  copyFileSync(from, staged)
   let candidate: Sqlite
   try {
-    candidate = openDatabase(from, { nativeBinding: assets.nativeBinding, readonly: true }).sqlite
+    candidate = openDatabase(staged, { nativeBinding: assets.nativeBinding }).sqlite
+    candidate.pragma('journal_mode = DELETE')
   } catch (err) {
+    rmSync(staged, { force: true })
     throw new StartupError(`${from} is not a usable Weltra backup: ${(err as Error).message}`)
   }
   try {
@@ -133,13 +147,13 @@ export async function restoreCommand (argv: string[]): Promise<number> {
       throw err
     }
   } catch (err) {
+    rmSync(staged, { force: true })
     if (err instanceof StartupError) throw err
     throw new StartupError(`${from} is not a usable Weltra backup: ${(err as Error).message}`)
   } finally { candidate.close() }
 
   const pid = acquirePidFile(dataDir)
   try {
-    const target = databaseFile(dataDir)
     let saved: string | undefined
     if (existsSync(target)) {
       const current = openDatabase(target, { nativeBinding: assets.nativeBinding })
@@ -150,13 +164,11 @@ export async function restoreCommand (argv: string[]): Promise<number> {
       checkpoint(current.sqlite)
       current.sqlite.close()
     }
-    const tmp = `${target}.restore-${process.pid}`
-    copyFileSync(from, tmp)
-    const fd = openSync(tmp, 'r+'); fsyncSync(fd); closeSync(fd)
+    const fd = openSync(staged, 'r+'); fsyncSync(fd); closeSync(fd)
     // A stale write-ahead log must never be replayed onto the restored file.
     rmSync(`${target}-wal`, { force: true })
     rmSync(`${target}-shm`, { force: true })
-    renameSync(tmp, target)
+    renameSync(staged, target)
     process.stdout.write(`restored ${from}${saved === undefined ? '' : `\nthe previous database was saved to ${saved}`}\nStart Weltra to use it; pending migrations (if any) will be applied then.\n`)
   } finally { releasePidFile(pid) }
   return 0

@@ -79,7 +79,7 @@ t.test('every problem is reported at once, each with its key path', async (t) =>
   t.match(all, /WELTRA_BAD: not a configuration variable/)
   t.match(all, /storage\.backup_keep: must be at least 1/)
   t.match(all, /log\.level: must be one of/)
-  // Semantic checks run once the shapes are right, so they are reported in a second pass.
+  t.match(all, /server\.listen: must be "host:port"/, 'meaning checks run alongside type checks')
   const r2 = load({ 'c.toml': '[server]\nlisten = "nonsense"\ntrusted_proxies = ["not-an-ip"]\ntls_cert_file = "/a.pem"\n[security]\nmaster_key = "short"\n[ui]\ndefault_time_zone = "Mars/Base"\n' }, { configPath: 'c.toml' })
   t.equal(r2.ok, false)
   if (r2.ok) return

@@ -61,6 +61,7 @@ export function loadConfig (input: ConfigInput): LoadResult {
 
   const config: Record<string, Record<string, unknown>> = {}
   const sources: Record<string, Source> = {}
+  const failed = new Set<string>()
   for (const { section, key, schema } of listKeys()) {
     const path = `${section}.${key}`
     const given = raw.get(path)
@@ -71,10 +72,14 @@ export function loadConfig (input: ConfigInput): LoadResult {
       continue
     }
     const converted = convert(schema, given.value, given.source !== 'file')
-    if ('error' in converted) errors.push(`${given.label}: ${converted.error}`)
-    else config[section][key] = converted.value
+    if ('error' in converted) {
+      errors.push(`${given.label}: ${converted.error}`)
+      failed.add(path)
+      // Validate the rest against the default so every problem is reported in one go.
+      config[section][key] = structuredClone(schema.default)
+    } else config[section][key] = converted.value
   }
-  if (errors.length === 0) errors.push(...validate(config as unknown as Config))
+  errors.push(...validate(config as unknown as Config).filter(e => ![...failed].some(p => e.startsWith(`${p}:`))))
   if (errors.length > 0) return { ok: false, errors }
   return { ok: true, config: deepFreeze(config) as unknown as Config, file, sources }
 }

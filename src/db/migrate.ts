@@ -29,7 +29,8 @@ export function planMigrations (sqlite: Sqlite, migrationsFolder: string): Migra
   return { applied: files.length - pending.length, pending }
 }
 
-function readJournal (folder: string): string[] {
+/** The names of every migration, in order (from the journal). */
+export function readJournal (folder: string): string[] {
   const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> }
   return journal.entries.map(e => e.tag)
 }

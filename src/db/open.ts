@@ -1,5 +1,6 @@
 // Opens the SQLite database with Weltra's pragmas and verifies them. synchronous=FULL matters:
 // better-sqlite3 defaults WAL databases to NORMAL, which can lose acknowledged commits on power loss.
+import { existsSync, rmSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
@@ -57,6 +58,22 @@ export function checkPragmas (sqlite: Sqlite, memory = false): string[] {
   if (Number(get('busy_timeout')) < 5000) problems.push(`busy_timeout is ${String(get('busy_timeout'))}, expected at least 5000`)
   if (Number(get('secure_delete')) !== 1) problems.push('secure_delete is off')
   return problems
+}
+
+/**
+ * Opens a database only to read it, and on close removes the -wal/-shm files that opening created (but
+ * never ones that already existed: a running server may be using them).
+ */
+export function openForReading (file: string, options: Pick<OpenOptions, 'nativeBinding'> = {}): { sqlite: Sqlite, close: () => void } {
+  const extras = [`${file}-wal`, `${file}-shm`].filter(f => !existsSync(f))
+  const { sqlite } = openDatabase(file, { ...options, readonly: true })
+  return {
+    sqlite,
+    close: () => {
+      sqlite.close()
+      for (const f of extras) rmSync(f, { force: true })
+    }
+  }
 }
 
 /** Checkpoints the WAL into the main file and truncates it (call before closing and after purges). */

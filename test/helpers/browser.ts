@@ -51,7 +51,9 @@ export async function watchedPage (context: BrowserContext): Promise<{ page: Pag
   const problems: string[] = []
   page.on('pageerror', err => problems.push(`pageerror: ${err.message}`))
   page.on('console', msg => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`)
+    // A 4xx document (a form re-rendered with 422, a 404 page) is reported by Chromium as a failed
+    // resource; tests assert those statuses themselves.
+    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) problems.push(`console: ${msg.text()}`)
   })
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
