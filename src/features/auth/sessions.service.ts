@@ -143,6 +143,8 @@ export function sessionAuthenticator (deps: { db: Db, config: Config, clock: { n
       reauthenticatedAt: session.reauthenticatedAt,
       emailVerified: user.emailVerifiedAt !== null,
       isInstanceOwner: user.isInstanceOwner,
+      locale: user.locale,
+      timeZone: user.timeZone,
       workspace: active,
       workspaces: workspaces.map(w => ({ id: w.id, slug: w.slug, name: w.name, role: w.role }))
     }

@@ -24,6 +24,9 @@ export interface Principal {
   reauthenticatedAt: number
   emailVerified: boolean
   isInstanceOwner: boolean
+  /** The language and time zone the user chose; null: follow the browser / the instance default. */
+  locale: string | null
+  timeZone: string | null
   /** The active workspace, present only when the user is (still) a member of it. */
   workspace: WorkspaceAccess | undefined
   workspaces: Array<Omit<WorkspaceAccess, 'requireTwoFactor'>>

@@ -82,6 +82,14 @@ export function installRendering (app: FastifyInstance, options: RenderOptions):
     req.locale = options.i18n.negotiate(req.headers['accept-language'])
     req.t = options.i18n.translator(req.locale)
   })
+  // Once the access hook knows the user, their chosen language wins over the browser's.
+  app.addHook('preHandler', async (req) => {
+    const chosen = req.principal?.locale
+    if (chosen !== null && chosen !== undefined && chosen !== '') {
+      req.locale = options.i18n.negotiate(chosen)
+      req.t = options.i18n.translator(req.locale)
+    }
+  })
 
   function context (req: FastifyRequest, data: Record<string, unknown>): ViewContext {
     const t = req.t
@@ -89,7 +97,7 @@ export function installRendering (app: FastifyInstance, options: RenderOptions):
     return {
       t,
       asset,
-      fmt: formatter(req.locale, options.defaultTimeZone, options.now === Date.now ? Date.now : options.now),
+      fmt: formatter(req.locale, req.principal?.timeZone ?? options.defaultTimeZone, options.now === Date.now ? Date.now : options.now),
       lang: req.locale,
       dir: direction(req.locale),
       title: titleKey === undefined ? '' : t(titleKey, data.titleParams as Params | undefined),
