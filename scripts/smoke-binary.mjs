@@ -48,9 +48,12 @@ async function stop (server) {
 }
 
 /** Runs every check; returns a list of { name, ok, detail }. */
-export async function smoke (binary) {
+export async function smoke (binary, { print = true } = {}) {
   const results = []
-  const check = (name, ok, detail = '') => { results.push({ name, ok, detail }); process.stdout.write(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}\n`) }
+  const check = (name, ok, detail = '') => {
+    results.push({ name, ok, detail })
+    if (print) process.stdout.write(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}\n`)
+  }
   const dir = mkdtempSync(join(tmpdir(), 'weltra-smoke-'))
   try {
     copyFileSync(resolve(binary), join(dir, 'weltra'))
@@ -81,7 +84,7 @@ export async function smoke (binary) {
     check('a restart finds the same data and key', readFileSync(join(dir, 'data', 'master.key'), 'utf8') === key && !/created a new master/.test(server.output()))
     stopped = await stop(server)
     check('the second stop is clean too', stopped.code === 0, `code ${stopped.code}`)
-    if (results.some(r => !r.ok)) process.stdout.write(server.output().slice(-4000) + '\n')
+    if (results.some(r => !r.ok)) process.stderr.write(server.output().slice(-4000) + '\n')
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
