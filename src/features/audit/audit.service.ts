@@ -4,6 +4,7 @@
 import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { auditLog, memberships } from '../../db/schema.js'
+import { people } from './audit.store.js'
 
 export type AuditAction =
   | 'login' | 'login_failed' | 'logout' | 'logout_everywhere' | 'password_changed' | 'password_reset'
@@ -54,4 +55,54 @@ export function listWorkspaceAudit (db: Db, workspaceId: string, options: { limi
   const page = rows.slice(0, options.limit)
   const last = page.at(-1)
   return { rows: page, next: rows.length > options.limit && last !== undefined ? { createdAt: last.createdAt, id: last.id } : undefined }
+}
+
+/**
+ * An audit row with the names of the people involved (null when the actor is the system or unknown).
+ * actorEmail is for the avatar colour only; pages do not show it.
+ */
+export interface AuditEntryView extends AuditRow { actorName: string | null, actorEmail: string | null, subjectName: string | null }
+
+/** Like listWorkspaceAudit, with the actor's and subject's names. */
+export function listWorkspaceAuditNamed (db: Db, workspaceId: string, options: { limit: number, before?: { createdAt: number, id: string } | undefined }): { rows: AuditEntryView[], next: { createdAt: number, id: string } | undefined } {
+  const page = listWorkspaceAudit(db, workspaceId, options)
+  const ids = page.rows.flatMap(r => [r.actorUserId, r.subjectUserId]).filter((id): id is string => id !== null)
+  const found = people(db, ids)
+  const who = (id: string | null) => id === null ? undefined : found.get(id)
+  return {
+    rows: page.rows.map(r => ({ ...r, actorName: who(r.actorUserId)?.name ?? null, actorEmail: who(r.actorUserId)?.email ?? null, subjectName: who(r.subjectUserId)?.name ?? null })),
+    next: page.next
+  }
+}
+
+const roleWords = new Set(['owner', 'admin', 'agent'])
+
+/**
+ * One audit entry as a sentence in the reader's language, e.g. "Ana changed Bruno's role to admin"
+ * (catalogue keys audit.action.<action>; unknown actions get a generic sentence).
+ */
+export function auditSentence (t: (key: string, params?: Record<string, string | number>) => string, entry: AuditEntryView): string {
+  const someone = t('audit.someone')
+  const actor = entry.actorName ?? (entry.actorUserId === null ? t('audit.system') : someone)
+  const subject = entry.subjectName ?? someone
+  const params: Record<string, string> = { actor, subject }
+  for (const [key, value] of Object.entries(entry.details ?? {})) {
+    if (typeof value === 'string' || typeof value === 'number') params[key] = String(value)
+  }
+  for (const key of ['role', 'from', 'to'] as const) {
+    const v = params[key]
+    if (v !== undefined && roleWords.has(v) && entry.action !== 'workspace_renamed') params[key] = t(`audit.role.${v}`)
+  }
+  const key = `audit.action.${entry.action}`
+  const text = t(key, params)
+  return text === key ? t('audit.action.unknown', { ...params, action: entry.action }) : text
+}
+
+/** An IP address with only its network part (the first two IPv4 octets or IPv6 groups), or '' when none. */
+export function shortIp (ip: string | null): string {
+  if (ip === null || ip === '') return ''
+  const v4 = /(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(ip)
+  if (v4 !== null) return `${v4[1]}.${v4[2]}.x.x`
+  const groups = ip.split(':').filter(Boolean)
+  return groups.length >= 2 ? `${groups[0]}:${groups[1]}:…` : ''
 }

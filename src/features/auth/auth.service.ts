@@ -27,7 +27,8 @@ const tokenLifetimeMs: Record<TokenPurpose, number> = {
   change_email: 60 * 60_000
 }
 
-function nameProblem (name: string): string | undefined {
+/** A catalogue key describing what is wrong with a person's name, or undefined when it is fine. */
+export function nameProblem (name: string): string | undefined {
   const n = name.trim()
   if (n === '') return 'auth.name.required'
   if ([...n].length > 100) return 'auth.name.tooLong'
@@ -309,7 +310,30 @@ export function confirmEmailChange (deps: D, token: string): boolean {
 export function maskEmail (email: string): string {
   const at = email.lastIndexOf('@')
   if (at < 1) return '•••'
-  return `${email[0]}•••${email.slice(at)}`
+  return `${[...email][0] ?? ''}•••${email.slice(at)}`
+}
+
+/** The id of the account using the email with this blind index (the index is unique), or undefined. */
+export function accountIdForEmailIndex (db: Deps['db'], index: string): string | undefined {
+  return findUserByEmailIndex(db, index)?.id
+}
+
+/**
+ * Creates an account whose address is already proven (for example by an invitation link). Synchronous:
+ * call inside the caller's transaction, with the password already hashed and the name checked.
+ */
+export function createVerifiedAccount (db: Deps['db'], account: { email: string, name: string, passwordHash: string, locale: string | null }, now: number): string {
+  return insertUser(db, {
+    email: normaliseEmail(account.email),
+    emailIndex: emailIndex(account.email),
+    name: account.name.trim(),
+    passwordHash: account.passwordHash,
+    locale: account.locale,
+    emailVerifiedAt: now,
+    passwordChangedAt: now,
+    createdAt: now,
+    updatedAt: now
+  }).id
 }
 
 /** For the CLI: creates a user (optionally the instance owner with a first workspace) without email. */

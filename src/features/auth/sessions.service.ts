@@ -157,12 +157,14 @@ export function sessionAuthenticator (deps: { db: Db, config: Config, clock: { n
  */
 export function startSession (deps: { db: Db, config: Config, clock: { now: () => number } }, req: FastifyRequest, reply: FastifyReply, input: { userId: string, twoFactorVerified: boolean, workspaceId?: string | null }): string {
   const now = deps.clock.now()
+  // Without an explicit workspace, continue in the one this person used last (on any device).
+  const workspaceId = input.workspaceId ?? listUserSessions(deps.db, input.userId)[0]?.workspaceId ?? null
   const old = readSessionToken(req)
   if (old !== undefined) {
     const id = old.split('.')[0]
     if (id !== undefined && id !== '') endSession(deps.db, id)
   }
-  const { token, id } = createSession(deps.db, { ...input, userAgent: String(req.headers['user-agent'] ?? ''), ip: req.ip }, now)
+  const { token, id } = createSession(deps.db, { ...input, workspaceId, userAgent: String(req.headers['user-agent'] ?? ''), ip: req.ip }, now)
   setSessionCookie(req, reply, token, timeoutsOf(deps.config))
   return id
 }

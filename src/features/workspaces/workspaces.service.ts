@@ -2,7 +2,7 @@
 import { hasControlCharacters } from '../../platform/text.js'
 import type { Db } from '../../db/open.js'
 import { recordAudit } from '../audit/audit.service.js'
-import { insertWorkspace, listAllWorkspaces, listMemberships, findMembership, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
+import { countOwners, insertWorkspace, listAllWorkspaces, listMemberships, findMembership, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
 
 export type { MembershipView, Workspace }
 export { findMembership, listMemberships, listAllWorkspaces }
@@ -30,4 +30,9 @@ export function createWorkspace (db: Db, input: { name: string, ownerUserId: str
   const workspace = insertWorkspace(db, { slug: uniqueSlug(db, name), name, ownerUserId: input.ownerUserId }, now)
   recordAudit(db, { action: 'workspace_created', workspaceId: workspace.id, actorUserId: input.ownerUserId, details: { name }, ip: input.ip }, now)
   return workspace
+}
+
+/** How many owners a workspace has (the last one can neither leave, be removed nor be demoted). */
+export function countOwnersOf (deps: { db: Db }, workspaceId: string): number {
+  return countOwners(deps.db, workspaceId)
 }

@@ -1,7 +1,8 @@
-// Workspaces and memberships. Synchronous; membership lookups are always by (workspace, user).
-import { and, asc, eq, isNull } from 'drizzle-orm'
+// Workspaces and memberships. Synchronous; every member query is filtered by its workspace. Member
+// lists read the person's name and email from users (joined through the membership).
+import { and, asc, count, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
-import { memberships, workspaces } from '../../db/schema.js'
+import { memberships, users, workspaces } from '../../db/schema.js'
 import type { Role } from '../../platform/http/policy.js'
 
 export type Workspace = typeof workspaces.$inferSelect
@@ -41,4 +42,72 @@ export function listMemberships (db: Db, userId: string): MembershipView[] {
 /** Every live workspace, for `weltra workspace list`. */
 export function listAllWorkspaces (db: Db): Workspace[] {
   return db.select().from(workspaces).where(isNull(workspaces.deletedAt)).orderBy(asc(workspaces.slug)).all()
+}
+
+/** The live workspace with this id, or undefined. */
+export function findWorkspace (db: Db, workspaceId: string): Workspace | undefined {
+  return db.select().from(workspaces).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.deletedAt))).get()
+}
+
+/** Applies changes to a workspace's name or two-factor requirement. */
+export function updateWorkspace (db: Db, workspaceId: string, changes: Partial<Pick<Workspace, 'name' | 'requireTwoFactor'>>, now: number): void {
+  db.update(workspaces).set({ ...changes, updatedAt: now }).where(eq(workspaces.id, workspaceId)).run()
+}
+
+// ── members ──
+
+export interface MemberRow { userId: string, name: string, email: string, role: Role, joinedAt: number, twoFactorEnabled: boolean }
+
+/** The workspace's members (live accounts), unsorted. */
+export function listMembers (db: Db, workspaceId: string): MemberRow[] {
+  return db.select({ userId: users.id, name: users.name, email: users.email, role: memberships.role, joinedAt: memberships.createdAt, totp: users.totpEnabledAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), isNull(users.deletedAt)))
+    .all()
+    .map(({ totp, ...m }) => ({ ...m, twoFactorEnabled: totp !== null }))
+}
+
+/** One member of the workspace, or undefined when the user is not (or no longer) a member. */
+export function findMember (db: Db, workspaceId: string, userId: string): MemberRow | undefined {
+  const row = db.select({ userId: users.id, name: users.name, email: users.email, role: memberships.role, joinedAt: memberships.createdAt, totp: users.totpEnabledAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId), isNull(users.deletedAt)))
+    .get()
+  if (row === undefined) return undefined
+  const { totp, ...m } = row
+  return { ...m, twoFactorEnabled: totp !== null }
+}
+
+/** The id of the member whose email has this blind index, or undefined. */
+export function memberIdByEmailIndex (db: Db, workspaceId: string, emailIndex: string): string | undefined {
+  return db.select({ id: users.id })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(users.emailIndex, emailIndex), isNull(users.deletedAt)))
+    .get()?.id
+}
+
+/** How many owners the workspace has. */
+export function countOwners (db: Db, workspaceId: string): number {
+  return db.select({ n: count() }).from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.role, 'owner'), isNull(users.deletedAt)))
+    .get()?.n ?? 0
+}
+
+/** Adds a member. Call inside a transaction. */
+export function insertMember (db: Db, workspaceId: string, userId: string, role: Role, now: number): void {
+  db.insert(memberships).values({ workspaceId, userId, role, createdAt: now, updatedAt: now }).run()
+}
+
+/** Changes a member's role. */
+export function updateMemberRole (db: Db, workspaceId: string, userId: string, role: Role, now: number): void {
+  db.update(memberships).set({ role, updatedAt: now }).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId))).run()
+}
+
+/** Removes a member; returns whether a membership was deleted. */
+export function deleteMember (db: Db, workspaceId: string, userId: string): boolean {
+  return db.delete(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId))).run().changes > 0
 }
