@@ -10,6 +10,7 @@ import { roleRank, type Policy, type Role } from '../src/platform/http/policy.js
 import { invites } from '../src/db/schema.js'
 import { sha256Hex } from '../src/platform/crypto/index.js'
 import { emailIndex } from '../src/features/auth/credentials.js'
+import { sessionHandle } from '../src/features/account/account.service.js'
 
 type Actor = 'anonymous' | 'agent' | 'admin' | 'owner' | 'outsider'
 const actors: Actor[] = ['anonymous', 'outsider', 'agent', 'admin', 'owner']
@@ -35,7 +36,8 @@ async function world (t: Test) {
     outsider: await signIn(app, outsider)
   }
   const agentSession = deps.sqlite.prepare('SELECT id FROM sessions WHERE user_id = ?').get(agent.id) as { id: string }
-  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: agentSession.id, sessionId: agentSession.id }
+  // Session routes take a handle derived from the id (the id is half of the cookie token).
+  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: sessionHandle(agentSession.id) }
   return { env, cookies, params }
 }
 
@@ -71,6 +73,8 @@ t.test('every route answers each kind of visitor as its policy says', async (t) 
       const res = await request(env.app, route.method, url, cookies[actor])
       const label = `${route.method} ${route.url} as ${actor} (${route.policy}) → ${res.statusCode}`
       t.ok(res.statusCode < 500, `${label}: no server error`)
+      t.match(String(res.headers['content-security-policy']), /script-src 'self'/, `${label}: strict CSP`)
+      if (route.method === 'GET' && res.statusCode === 200 && cookies[actor] !== undefined) t.equal(res.headers['cache-control'], 'no-store', `${label}: not cached`)
       const policy: Policy = route.policy
       if (policy === 'public') continue
       if (actor === 'anonymous') {
