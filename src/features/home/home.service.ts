@@ -17,7 +17,9 @@ export function setupChecklist (deps: Pick<Deps, 'config' | 'keyStatus' | 'dataD
     https
       ? { state: 'ok', title: t('checks.https.ok.title'), text: t('checks.https.ok.text', { url }) }
       : { state: 'warn', title: t('checks.https.missing.title'), text: t('checks.https.missing.text') },
-    { state: 'warn', title: t('checks.email.log.title'), text: t('checks.email.log.text') }
+    deps.config.email.transport === 'log'
+      ? { state: 'warn', title: t('checks.email.log.title'), text: t('checks.email.log.text') }
+      : { state: 'ok', title: t('checks.email.configured.title'), text: t('checks.email.configured.text', { transport: deps.config.email.transport === 'smtp' ? `SMTP (${deps.config.email.smtp_host})` : 'Resend' }) }
   ]
   const instance = [
     { label: t('instance.version'), value: deps.assets.version },
