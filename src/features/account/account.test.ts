@@ -64,7 +64,9 @@ t.test('the profile form saves the name, language and time zone, and refuses val
   const row = deps.db.select().from(users).where(eq(users.id, user.id)).get()
   t.same({ name: row?.name, locale: row?.locale, timeZone: row?.timeZone }, { name: 'Ana Souza', locale: 'pt-BR', timeZone: 'America/Sao_Paulo' })
   const page = await get(app, '/settings/profile?done=profile', cookie)
-  t.match(page.body, 'Your profile was saved.')
+  // The chosen language applies at once, over the browser's.
+  t.match(page.body, '<html lang="pt-BR"')
+  t.match(page.body, 'Seu perfil foi salvo.')
   t.match(page.body, '<option value="America/Sao_Paulo" selected>')
 
   const auto = await post(app, '/settings/profile', { name: 'Ana Souza', locale: '', timeZone: '' }, cookie)
