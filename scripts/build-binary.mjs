@@ -43,7 +43,7 @@ function walk (dir) {
     else files.push({ key: relative(root, full).split(sep).join('/'), path: full })
   }
 }
-for (const dir of ['views', 'static', 'migrations', 'locales']) walk(join(root, dir))
+for (const dir of ['views', 'static', 'migrations', 'locales', 'resources']) walk(join(root, dir))
 files.push({ key: 'config.example.toml', path: join(root, 'config.example.toml') })
 files.push({ key: 'native/better_sqlite3.node', path: addon })
 
@@ -62,7 +62,8 @@ const result = await build({
   platform: 'node',
   format: 'cjs',
   target: 'node24',
-  minifySyntax: true,
+  minify: true,
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'silent',
   metafile: true,

@@ -16,6 +16,7 @@ import { Events } from './platform/events.js'
 import { I18n } from './platform/i18n/i18n.js'
 import type { Log } from './platform/logger.js'
 import { StartupError } from './platform/startup-error.js'
+import { setCommonPasswordsFile } from './features/auth/credentials.js'
 
 export interface KeyStatus { source: 'config' | 'file' | 'generated', file?: string | undefined }
 
@@ -176,6 +177,7 @@ function explainSqliteError (err: unknown): string {
 
 /** Assembles Deps from opened storage. */
 export function createDeps (parts: { config: Config, storage: Storage, ring: Keyring, keyStatus: KeyStatus, assets: Assets, log: Log, clock?: Clock }): Deps {
+  setCommonPasswordsFile(join(parts.assets.resources, 'common-passwords.txt'))
   return {
     config: parts.config,
     db: parts.storage.db,

@@ -16,6 +16,8 @@ export interface Assets {
   static: string
   migrations: string
   locales: string
+  /** Data files such as the common-passwords list. */
+  resources: string
   configExample: string
   /** The loaded SQLite addon (inside the binary) or its path (bundled); undefined: the package finds it. */
   nativeBinding: unknown
@@ -62,13 +64,14 @@ export function resolveAssets (runtimeDir: string): Assets {
   }
 }
 
-function folders (root: string): Pick<Assets, 'root' | 'views' | 'static' | 'migrations' | 'locales' | 'configExample'> {
+function folders (root: string): Pick<Assets, 'root' | 'views' | 'static' | 'migrations' | 'locales' | 'resources' | 'configExample'> {
   return {
     root,
     views: join(root, 'views'),
     static: join(root, 'static'),
     migrations: join(root, 'migrations'),
     locales: join(root, 'locales'),
+    resources: join(root, 'resources'),
     configExample: join(root, 'config.example.toml')
   }
 }

@@ -1,13 +1,20 @@
 // What a valid email address and a valid password are (NIST SP 800-63B): passwords are taken exactly
 // as typed, at least 8 characters, at most 1,024 bytes, no composition rules, and not one of ~18,000
-// commonly used passwords (the list ships inside the program; nothing is looked up online).
-import commonPasswords from '@zxcvbn-ts/language-common/src/passwords.json' with { type: 'json' }
+// commonly used passwords (resources/common-passwords.txt ships inside the program; nothing is looked up online).
+import { readFileSync } from 'node:fs'
 import { blindIndex } from '../../platform/crypto/index.js'
 import { hasControlCharacters } from '../../platform/text.js'
 
 export const minPasswordLength = 8
 export const maxPasswordBytes = 1024
 let common: Set<string> | undefined
+let commonFile: string | undefined
+
+/** Where the common-passwords list is (resources/common-passwords.txt); read on first use. Set at start. */
+export function setCommonPasswordsFile (file: string): void {
+  commonFile = file
+  common = undefined
+}
 
 /** Normalises an email for comparison: trimmed, Unicode NFC, lower case. */
 export function normaliseEmail (email: string): string {
@@ -35,7 +42,8 @@ export function emailProblem (email: string): string | undefined {
 export function passwordProblem (password: string, context: { email?: string, name?: string } = {}): string | undefined {
   if ([...password].length < minPasswordLength) return 'auth.password.tooShort'
   if (Buffer.byteLength(password, 'utf8') > maxPasswordBytes) return 'auth.password.tooLong'
-  common ??= new Set((commonPasswords as string[]).filter(p => p.length >= minPasswordLength))
+  if (commonFile === undefined) throw new Error('the common-passwords list is not configured')
+  common ??= new Set(readFileSync(commonFile, 'utf8').split('\n').filter(p => p.length >= minPasswordLength))
   const lower = password.toLowerCase()
   if (common.has(lower)) return 'auth.password.common'
   if (context.email !== undefined && lower === normaliseEmail(context.email)) return 'auth.password.likeEmail'

@@ -77,6 +77,7 @@ export class I18n {
     const chain = [this.catalogues.get(locale), this.catalogues.get(locale.split('-')[0]!), this.catalogues.get(baseLocale)]
       .filter((c): c is Record<string, string> => c !== undefined)
     const plural = new Intl.PluralRules(locale)
+    let numbers: Intl.NumberFormat | undefined
     t = (key, params) => {
       let k = key
       if (typeof params?.count === 'number') {
@@ -91,11 +92,10 @@ export class I18n {
       }
       if (text === undefined) return key
       if (params === undefined) return text
-      const numbers = new Intl.NumberFormat(locale)
       return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
         const v = params[name]
         if (v === undefined) return whole
-        return typeof v === 'number' ? numbers.format(v) : v
+        return typeof v === 'number' ? (numbers ??= new Intl.NumberFormat(locale)).format(v) : v
       })
     }
     this.translators.set(locale, t)

@@ -7,7 +7,7 @@
 // one parsed address, so a crafted display name can neither add a header nor add a recipient. Failures are
 // MailSendError, classified as permanent (retrying cannot help) or temporary; their messages never hold
 // credentials and have email addresses masked, so the outbox can store and log them.
-import nodemailer from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import type { Config } from '../../config/load-config.js'
 import type { Log } from '../logger.js'
 
@@ -123,7 +123,9 @@ export function logTransport (log: Log): MailTransport {
 /** The SMTP transport (nodemailer), one connection per message. */
 export function smtpTransport (config: EmailConfig): MailTransport {
   if (config.smtp_host === '') throw new Error('email.transport is "smtp" but email.smtp_host is empty')
-  const transporter = nodemailer.createTransport({
+  // nodemailer is loaded on first use: most installs start on the log transport, and it is large.
+  let transporter: Transporter | undefined
+  const open = async (): Promise<Transporter> => (transporter ??= (await import('nodemailer')).default.createTransport({
     host: config.smtp_host,
     port: config.smtp_port,
     secure: config.smtp_security === 'tls',
@@ -137,14 +139,14 @@ export function smtpTransport (config: EmailConfig): MailTransport {
     disableUrlAccess: true,
     logger: false,
     debug: false
-  })
+  }))
   const secrets = [config.smtp_password, config.smtp_user].filter(s => s !== '')
   return {
     name: 'smtp',
     async send (message) {
       const m = prepare(message)
       try {
-        await transporter.sendMail({
+        await (await open()).sendMail({
           from: m.from,
           to: m.to,
           envelope: { from: m.from.address, to: [m.to.address] },
@@ -157,7 +159,7 @@ export function smtpTransport (config: EmailConfig): MailTransport {
       }
     },
     async close () {
-      transporter.close()
+      transporter?.close()
     }
   }
 }
