@@ -34,7 +34,8 @@ export function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv
   return { ...env, ...extra }
 }
 
-function spawnWeltra (args: string[], options: RunOptions): ChildProcess {
+/** Starts `node src/main.ts ...args` with a clean environment (stdout and stderr piped). */
+export function spawnWeltra (args: string[], options: RunOptions): ChildProcess {
   return spawn(process.execPath, [`--import=${tsxLoader}`, mainScript, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: childEnv(options.env),
