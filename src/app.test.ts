@@ -187,3 +187,14 @@ t.test('every message key used by templates and code exists in the English catal
   }
   t.same(missing, [])
 })
+
+t.test('route schemas are checked by the TypeBox compiler (Ajv is never loaded)', async (t) => {
+  const { Type } = await import('@sinclair/typebox')
+  const { app } = await buildTestApp(t)
+  app.get('/typed', { config: { policy: 'public' }, schema: { querystring: Type.Object({ n: Type.Integer({ minimum: 1 }) }) } }, async (req) => ({ n: (req.query as { n: number }).n }))
+  const ok = await app.inject({ url: '/typed?n=3' })
+  t.equal(ok.statusCode, 200)
+  t.same(ok.json(), { n: 3 }, 'query strings are converted to the schema type')
+  t.equal((await app.inject({ url: '/typed?n=0' })).statusCode, 400)
+  t.equal((await app.inject({ url: '/typed?n=abc' })).statusCode, 400)
+})

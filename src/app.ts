@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import rateLimit from '@fastify/rate-limit'
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Deps } from './deps.js'
 import { newId } from './platform/crypto/index.js'
@@ -47,7 +48,15 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false }
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+    // TypeBox compiles route schemas (the type provider Weltra uses) and replies are JSON.stringify'd:
+    // Fastify then never loads Ajv and fast-json-stringify, which cost ~36 ms of every start.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: (() => TypeBoxValidatorCompiler) as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'],
+        buildSerializer: () => () => (data: unknown) => JSON.stringify(data)
+      }
+    }
   }
   if (options.tls === true && config.server.tls_cert_file !== '') {
     serverOptions.https = { cert: readFileSync(config.server.tls_cert_file), key: readFileSync(config.server.tls_key_file) }
