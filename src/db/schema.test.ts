@@ -3,8 +3,9 @@
 import t from 'tap'
 import { buildTestApp } from '../../test/helpers/build-test-app.js'
 
-// Account-level audit events (sign-in, password …) belong to a person, not a workspace.
-const nullableWorkspace = new Set(['audit_log'])
+// Account-level audit events (sign-in, password …) belong to a person, not a workspace; a session's
+// workspace_id is only the workspace it currently shows (none until the person joins one).
+const nullableWorkspace = new Set(['audit_log', 'sessions'])
 
 t.test('every table with a workspace_id requires it and points it at workspaces', async (t) => {
   const { deps } = await buildTestApp(t)
