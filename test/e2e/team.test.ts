@@ -4,7 +4,7 @@
 import { join } from 'node:path'
 import { desc, eq, sql } from 'drizzle-orm'
 import t from 'tap'
-import { browserApp, screenshotDir, watchedPage } from '../helpers/browser.js'
+import { browserApp, screenshotDir, signInThroughForm, watchedPage } from '../helpers/browser.js'
 import { createUser, goodPassword } from '../helpers/accounts.js'
 import { mailOutbox } from '../../src/db/schema.js'
 import { base32Decode, totpCode } from '../../src/platform/crypto/index.js'
@@ -16,10 +16,7 @@ t.test('an invited colleague accepts from the email link and lands in the worksp
   const owner = await createUser(env.deps, { name: 'Ana Souza', workspace: 'Souza Imports' })
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } })
   const { page, problems } = await watchedPage(context)
-  await page.goto(env.base + '/login')
-  await page.getByLabel('Email').fill(owner.email)
-  await page.getByLabel('Password').fill(goodPassword)
-  await page.getByRole('button', { name: /^sign in$/i }).click()
+  await signInThroughForm(page, env.base, owner)
   await page.waitForURL(/\/inbox$/)
   await page.goto(env.base + '/settings/members')
   await page.getByLabel('Email address').fill('bruno@example.com')
@@ -57,10 +54,7 @@ t.test('an owner turns on two-factor authentication and needs a code at the next
   const owner = await createUser(env.deps, { name: 'Carla Dias', workspace: 'Dias & Filhos' })
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } })
   const { page, problems } = await watchedPage(context)
-  await page.goto(env.base + '/login')
-  await page.getByLabel('Email').fill(owner.email)
-  await page.getByLabel('Password').fill(goodPassword)
-  await page.getByRole('button', { name: /^sign in$/i }).click()
+  await signInThroughForm(page, env.base, owner)
   await page.waitForURL(/\/inbox$/)
   await page.goto(env.base + '/settings/security')
   await page.locator('#f-2fa-start-current').fill(goodPassword)
@@ -76,10 +70,7 @@ t.test('an owner turns on two-factor authentication and needs a code at the next
 
   await context.clearCookies()
   env.clock.advance(60_000)
-  await page.goto(env.base + '/login')
-  await page.getByLabel('Email').fill(owner.email)
-  await page.getByLabel('Password').fill(goodPassword)
-  await page.getByRole('button', { name: /^sign in$/i }).click()
+  await signInThroughForm(page, env.base, owner)
   await page.waitForURL(/\/login\/two-factor/)
   await page.goto(env.base + '/inbox')
   await page.waitForURL(/\/login\/two-factor/)

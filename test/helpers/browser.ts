@@ -62,3 +62,11 @@ export async function watchedPage (context: BrowserContext): Promise<{ page: Pag
   })
   return { page, problems }
 }
+
+/** Fills and submits the sign-in form (the caller waits for where it should land). */
+export async function signInThroughForm (page: Page, base: string, user: { email: string, password: string }): Promise<void> {
+  await page.goto(base + '/login')
+  await page.getByLabel('Email').fill(user.email)
+  await page.getByLabel('Password').fill(user.password)
+  await page.getByRole('button', { name: /^sign in$/i }).click()
+}
