@@ -1,0 +1,46 @@
+// IDOR proof (SECURITY.md C18): workspace A is seeded with canary strings in every field its members
+// can write (workspace name, people's names and emails, invitations, audit entries). Then, as every
+// role of workspace B, every GET page in the route table is fetched — with B's own ids and with A's ids
+// substituted — and no response may contain a single canary byte.
+import t from 'tap'
+import { buildTestApp } from './helpers/build-test-app.js'
+import { addMember, createUser, get, post, signIn } from './helpers/accounts.js'
+import { sessionHandle } from '../src/features/account/account.service.js'
+
+t.test('nothing of workspace A reaches any role of workspace B, whatever ids are tried', async (t) => {
+  const { app, deps } = await buildTestApp(t)
+  const canary = 'CANARYa7f3'
+  const ownerA = await createUser(deps, { name: `${canary} Owner`, email: `${canary.toLowerCase()}-owner@example.com`, workspace: `${canary} Workspace` })
+  const agentA = await createUser(deps, { name: `${canary} Agent`, email: `${canary.toLowerCase()}-agent@example.com` })
+  addMember(deps, ownerA.workspaceId!, agentA.id, 'agent')
+  const ownerACookie = await signIn(app, ownerA)
+  t.equal((await post(app, '/settings/members/invite', { email: `${canary.toLowerCase()}-invitee@example.com`, role: 'agent' }, ownerACookie)).statusCode, 303)
+  const inviteA = deps.sqlite.prepare('SELECT id FROM invites').get() as { id: string }
+  const sessionA = deps.sqlite.prepare('SELECT id FROM sessions WHERE user_id = ?').get(ownerA.id) as { id: string }
+
+  const ownerB = await createUser(deps, { name: 'Bea Owner', workspace: 'Workspace B' })
+  const adminB = await createUser(deps, { name: 'Bia Admin' })
+  const agentB = await createUser(deps, { name: 'Beto Agent' })
+  addMember(deps, ownerB.workspaceId!, adminB.id, 'admin')
+  addMember(deps, ownerB.workspaceId!, agentB.id, 'agent')
+  const idsOfA: Record<string, string> = { userId: agentA.id, inviteId: inviteA.id, id: sessionHandle(sessionA.id) }
+
+  // Control: the canaries are visible to A's own members, so their absence below means something.
+  t.match((await get(app, '/settings/members', ownerACookie)).body, canary)
+
+  const routes = app.routeTable.filter(r => r.method === 'GET' && !r.url.startsWith('/static/'))
+  let fetched = 0
+  for (const user of [ownerB, adminB, agentB]) {
+    const cookie = await signIn(app, user)
+    for (const route of routes) {
+      const url = route.url.replace(/:(\w+)/g, (_m, name: string) => idsOfA[name] ?? 'x')
+      for (const target of [url, `${url}${url.includes('?') ? '&' : '?'}workspaceId=${ownerA.workspaceId!}&before=x`]) {
+        const res = await get(app, target, cookie)
+        fetched++
+        t.notOk(res.body.includes(canary) || res.body.toLowerCase().includes(canary.toLowerCase()), `${user.name}: GET ${target} → ${res.statusCode} shows nothing of A`)
+        if (route.url.includes(':')) t.ok(res.statusCode === 404 || res.statusCode >= 300, `${user.name}: GET ${target} does not serve A's object`)
+      }
+    }
+  }
+  t.ok(fetched > 20, `${fetched} pages fetched`)
+})
