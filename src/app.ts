@@ -22,6 +22,7 @@ import { sessionAuthenticator } from './features/auth/sessions.service.js'
 import { inboxRoutes } from './features/inbox/inbox.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import { accountRoutes } from './features/account/account.routes.js'
+import { webhooksRoutes } from './features/webhooks/webhooks.routes.js'
 
 export interface BuildOptions {
   /** Read the TLS certificate and key from config and serve HTTPS. */
@@ -89,6 +90,7 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(inboxRoutes, deps)
   await app.register(workspacesRoutes, deps)
   await app.register(accountRoutes, deps)
+  await app.register(webhooksRoutes, deps)
 
   return app
 }

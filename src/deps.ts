@@ -7,6 +7,7 @@ import type { Config } from './config/load-config.js'
 import { migrateDatabase, type MigrateResult } from './db/migrate.js'
 import { openDatabase, openForReading, type Db, type Sqlite } from './db/open.js'
 import { hasKeyCheck, initInstanceKeys, verifyMasterKey } from './db/instance-keys.js'
+import { GroupCommitter } from './db/group-commit.js'
 import type { Eta } from 'eta'
 import type { Assets } from './platform/assets.js'
 import { createEta } from './platform/http/render.js'
@@ -34,6 +35,8 @@ export interface Deps {
   views: Eta
   assets: Assets
   dataDir: string
+  /** Batches durable writes of concurrent requests into one commit (webhook ingest). */
+  writer: GroupCommitter
   /** Set when shutdown begins: readiness turns 503 and workers stop taking work. */
   lifecycle: { closing: boolean }
 }
@@ -191,6 +194,7 @@ export function createDeps (parts: { config: Config, storage: Storage, ring: Key
     views: createEta(parts.assets.views, true),
     assets: parts.assets,
     dataDir: dataDirOf(parts.config),
+    writer: new GroupCommitter(parts.storage.db),
     lifecycle: { closing: false }
   }
 }

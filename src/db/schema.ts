@@ -3,7 +3,7 @@
 // SQL names are snake_case (drizzle `casing`), TypeScript names camelCase. Encrypted columns use
 // encryptedText("<table>.<column>"); exact lookups on them go through a *_index blind-index column.
 import { sql } from 'drizzle-orm'
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { foreignKey, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 import { encryptedText, id, timestampMs } from './columns.js'
 
 // ── instance ──────────────────────────────────────────────────────────────
@@ -151,3 +151,59 @@ export const mailOutbox = sqliteTable('mail_outbox', {
   createdAt: timestampMs().notNull(),
   sentAt: timestampMs()
 }, (t) => [index('mail_outbox_due').on(t.status, t.nextAttemptAt)])
+
+// ── whatsapp ──────────────────────────────────────────────────────────────
+/**
+ * A connected WhatsApp number (a Cloud API phone number of a WABA). Credentials are encrypted; the
+ * callback URL is /webhooks/whatsapp/<publicId>, so each channel verifies its own signatures.
+ */
+export const channels = sqliteTable('channels', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  publicId: text().notNull(),
+  name: text().notNull(),
+  wabaId: text().notNull(),
+  phoneNumberId: text().notNull(),
+  displayPhoneNumber: text().notNull().default(''),
+  verifiedName: text().notNull().default(''),
+  qualityRating: text(),
+  messagingTier: text(),
+  graphApiVersion: text().notNull(),
+  accessToken: encryptedText('channels.access_token').notNull(),
+  accessTokenLast4: text().notNull(),
+  appSecret: encryptedText('channels.app_secret').notNull(),
+  /** Still accepted for signatures while Meta's app secret is being rotated. */
+  previousAppSecret: encryptedText('channels.previous_app_secret'),
+  verifyToken: encryptedText('channels.verify_token').notNull(),
+  status: text({ enum: ['active', 'needs_reconnect', 'paused'] }).notNull().default('active'),
+  webhookVerifiedAt: timestampMs(),
+  lastWebhookAt: timestampMs(),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull(),
+  deletedAt: timestampMs()
+}, (t) => [
+  uniqueIndex('channels_public_id').on(t.publicId),
+  uniqueIndex('channels_workspace_id').on(t.workspaceId, t.id),
+  index('channels_phone_number').on(t.phoneNumberId)
+])
+
+/**
+ * Every signed webhook delivery, stored (encrypted, exact bytes as base64) before Meta gets its 200 and
+ * processed from this copy; failures stay here for replay. Raw payloads never go into message rows.
+ */
+export const webhookEvents = sqliteTable('webhook_events', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  channelId: text().notNull(),
+  payload: encryptedText('webhook_events.payload').notNull(),
+  bytes: integer().notNull(),
+  receivedAt: timestampMs().notNull(),
+  status: text({ enum: ['pending', 'processed', 'failed', 'ignored'] }).notNull().default('pending'),
+  attempts: integer().notNull().default(0),
+  lastError: text(),
+  processedAt: timestampMs()
+}, (t) => [
+  foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade'),
+  index('webhook_events_status').on(t.status, t.receivedAt),
+  index('webhook_events_channel').on(t.channelId, t.receivedAt)
+])

@@ -1,0 +1,34 @@
+// Receiving Meta's deliveries: authenticate the exact bytes with the channel's app secret, store them
+// durably (group commit), and only then let the route answer 200. Processing reads the stored copy.
+import type { Deps } from '../../deps.js'
+import { handshake, type HandshakeResult } from '../../platform/whatsapp/verify-handshake.js'
+import { verifySignature } from '../../platform/whatsapp/webhook-signature.js'
+import { markWebhookVerified, touchLastWebhook, webhookTarget } from '../channels/channels.service.js'
+import { insertWebhookEvent } from './webhook-events.store.js'
+
+export type ReceiveOutcome = 'stored' | 'unknown-channel' | 'bad-signature'
+
+/**
+ * Authenticates and durably stores one delivery for the channel behind `publicId`. Resolves 'stored'
+ * only after the commit; rejects when storage fails (the caller answers 503 so Meta retries).
+ */
+export async function receiveDelivery (deps: Pick<Deps, 'db' | 'clock' | 'writer'>, publicId: string, raw: Uint8Array, signature: string | string[] | undefined): Promise<ReceiveOutcome> {
+  const target = webhookTarget(deps.db, publicId)
+  if (target === undefined) return 'unknown-channel'
+  if (!verifySignature(raw, signature, target.appSecrets)) return 'bad-signature'
+  const now = deps.clock.now()
+  await deps.writer.run((db) => {
+    insertWebhookEvent(db, { workspaceId: target.workspaceId, channelId: target.id, raw, receivedAt: now })
+    touchLastWebhook(db, target.workspaceId, target.id, now)
+  })
+  return 'stored'
+}
+
+/** Meta's GET verification for a channel's callback URL; records success on the channel. */
+export function verifyCallback (deps: Pick<Deps, 'db' | 'clock'>, publicId: string, query: Record<string, unknown>): HandshakeResult {
+  const target = webhookTarget(deps.db, publicId)
+  if (target === undefined) return { ok: false }
+  const result = handshake(query, [target.verifyToken])
+  if (result.ok) markWebhookVerified(deps.db, target.workspaceId, target.id, deps.clock.now())
+  return result
+}
