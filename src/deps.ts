@@ -194,7 +194,7 @@ export function createDeps (parts: { config: Config, storage: Storage, ring: Key
     views: createEta(parts.assets.views, true),
     assets: parts.assets,
     dataDir: dataDirOf(parts.config),
-    writer: new GroupCommitter(parts.storage.db),
+    writer: new GroupCommitter(parts.storage.db, parts.storage.sqlite),
     lifecycle: { closing: false }
   }
 }

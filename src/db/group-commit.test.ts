@@ -1,23 +1,23 @@
 import t from 'tap'
-import { openDatabase, type Db } from './open.js'
+import { openDatabase, type Sqlite } from './open.js'
 import { GroupCommitter } from './group-commit.js'
 
 function setup () {
   const { sqlite, db } = openDatabase(':memory:')
   sqlite.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)')
   let transactions = 0
-  const counting = new Proxy(db, {
+  const counting = new Proxy(sqlite, {
     get (target, prop, receiver) {
-      if (prop === 'transaction') return (...args: unknown[]) => { transactions++; return (target.transaction as (...a: unknown[]) => unknown).apply(target, args) }
-      return Reflect.get(target, prop, receiver)
+      if (prop === 'transaction') return (fn: () => unknown) => { transactions++; return target.transaction(fn) }
+      return Reflect.get(target, prop, receiver) as unknown
     }
-  }) as Db
-  return { sqlite, db: counting, transactions: () => transactions }
+  }) as Sqlite
+  return { sqlite, db, counting, transactions: () => transactions }
 }
 
 t.test('concurrent writes share one transaction and each caller gets its own result', async (t) => {
-  const { sqlite, db, transactions } = setup()
-  const writer = new GroupCommitter(db)
+  const { sqlite, db, counting, transactions } = setup()
+  const writer = new GroupCommitter(db, counting)
   const results = await Promise.all(Array.from({ length: 50 }, async (_, i) => await writer.run(() => sqlite.prepare('INSERT INTO items (v) VALUES (?)').run(`v${i}`).lastInsertRowid)))
   t.equal(results.length, 50)
   t.equal((sqlite.prepare('SELECT count(*) AS n FROM items').get() as { n: number }).n, 50)
@@ -27,7 +27,7 @@ t.test('concurrent writes share one transaction and each caller gets its own res
 
 t.test('a failing piece is rolled back alone; the others commit', async (t) => {
   const { sqlite, db } = setup()
-  const writer = new GroupCommitter(db)
+  const writer = new GroupCommitter(db, sqlite)
   const insert = (v: string) => () => sqlite.prepare('INSERT INTO items (v) VALUES (?)').run(v)
   const outcomes = await Promise.allSettled([
     writer.run(insert('a')),
@@ -41,7 +41,7 @@ t.test('a failing piece is rolled back alone; the others commit', async (t) => {
 
 t.test('when storage refuses writes every caller is told, and nothing is half-written', async (t) => {
   const { sqlite, db } = setup()
-  const writer = new GroupCommitter(db)
+  const writer = new GroupCommitter(db, sqlite)
   sqlite.pragma('query_only = ON')
   const outcomes = await Promise.allSettled([1, 2, 3].map(async i => await writer.run(() => sqlite.prepare('INSERT INTO items (v) VALUES (?)').run(`v${i}`))))
   t.ok(outcomes.every(o => o.status === 'rejected'))

@@ -40,9 +40,25 @@ export function createChannel (db: Db, workspaceId: string, input: ChannelCreden
 
 export interface WebhookTarget { id: string, workspaceId: string, phoneNumberId: string, appSecrets: string[], verifyToken: string }
 
+// Deliveries for one channel arrive in bursts: its decrypted secrets are kept for a few seconds so each
+// delivery does not re-read and re-decrypt them. A changed secret or a removed channel applies within that.
+const targetTtlMs = 3000
+const targets = new WeakMap<Db, Map<string, { at: number, target: WebhookTarget | undefined }>>()
+
 /** What the webhook endpoint needs to authenticate a delivery for a callback id, or undefined. */
-export function webhookTarget (db: Db, publicId: string): WebhookTarget | undefined {
+export function webhookTarget (db: Db, publicId: string, now: number = Date.now()): WebhookTarget | undefined {
   if (!/^[A-Za-z0-9_-]{10,64}$/.test(publicId)) return undefined
+  let cache = targets.get(db)
+  if (cache === undefined) { cache = new Map(); targets.set(db, cache) }
+  const hit = cache.get(publicId)
+  if (hit !== undefined && now - hit.at < targetTtlMs && now >= hit.at) return hit.target
+  const target = readTarget(db, publicId)
+  if (cache.size > 10_000) cache.clear()
+  cache.set(publicId, { at: now, target })
+  return target
+}
+
+function readTarget (db: Db, publicId: string): WebhookTarget | undefined {
   const channel = findChannelByPublicId(db, publicId)
   if (channel === undefined) return undefined
   return {

@@ -1,5 +1,5 @@
 // WhatsApp channels (connected numbers). Credentials are encrypted columns: plaintext here.
-import { and, eq, isNull } from 'drizzle-orm'
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { channels } from '../../db/schema.js'
 
@@ -11,9 +11,24 @@ export function insertChannel (db: Db, row: NewChannel): Channel {
   return db.insert(channels).values(row).returning().get()
 }
 
+// The webhook hot path runs these for every delivery: prepared once per database handle.
+const prepared = new WeakMap<Db, ReturnType<typeof prepare>>()
+function prepare (db: Db) {
+  return {
+    byPublicId: db.select().from(channels).where(and(eq(channels.publicId, sql.placeholder('publicId')), isNull(channels.deletedAt))).prepare(),
+    touch: db.update(channels).set({ lastWebhookAt: sql.placeholder('now') as unknown as number })
+      .where(and(eq(channels.workspaceId, sql.placeholder('workspaceId')), eq(channels.id, sql.placeholder('id')))).prepare()
+  }
+}
+function statements (db: Db): ReturnType<typeof prepare> {
+  let s = prepared.get(db)
+  if (s === undefined) { s = prepare(db); prepared.set(db, s) }
+  return s
+}
+
 /** The live channel behind a callback URL, or undefined. Not workspace-scoped: the URL is the key. */
 export function findChannelByPublicId (db: Db, publicId: string): Channel | undefined {
-  return db.select().from(channels).where(and(eq(channels.publicId, publicId), isNull(channels.deletedAt))).get()
+  return statements(db).byPublicId.get({ publicId })
 }
 
 /** Records that Meta completed the verification handshake. */
@@ -23,5 +38,5 @@ export function markWebhookVerified (db: Db, workspaceId: string, id: string, no
 
 /** Records the time of the latest signed delivery. */
 export function touchLastWebhook (db: Db, workspaceId: string, id: string, now: number): void {
-  db.update(channels).set({ lastWebhookAt: now }).where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, id))).run()
+  statements(db).touch.run({ workspaceId, id, now })
 }

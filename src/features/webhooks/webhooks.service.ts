@@ -13,7 +13,7 @@ export type ReceiveOutcome = 'stored' | 'unknown-channel' | 'bad-signature'
  * only after the commit; rejects when storage fails (the caller answers 503 so Meta retries).
  */
 export async function receiveDelivery (deps: Pick<Deps, 'db' | 'clock' | 'writer'>, publicId: string, raw: Uint8Array, signature: string | string[] | undefined): Promise<ReceiveOutcome> {
-  const target = webhookTarget(deps.db, publicId)
+  const target = webhookTarget(deps.db, publicId, deps.clock.now())
   if (target === undefined) return 'unknown-channel'
   if (!verifySignature(raw, signature, target.appSecrets)) return 'bad-signature'
   const now = deps.clock.now()
@@ -26,7 +26,7 @@ export async function receiveDelivery (deps: Pick<Deps, 'db' | 'clock' | 'writer
 
 /** Meta's GET verification for a channel's callback URL; records success on the channel. */
 export function verifyCallback (deps: Pick<Deps, 'db' | 'clock'>, publicId: string, query: Record<string, unknown>): HandshakeResult {
-  const target = webhookTarget(deps.db, publicId)
+  const target = webhookTarget(deps.db, publicId, deps.clock.now())
   if (target === undefined) return { ok: false }
   const result = handshake(query, [target.verifyToken])
   if (result.ok) markWebhookVerified(deps.db, target.workspaceId, target.id, deps.clock.now())

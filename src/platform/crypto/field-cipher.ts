@@ -15,7 +15,7 @@ export class DecryptError extends Error {
 /** Encrypts `plaintext` under the current master key. Every call uses a fresh random nonce. */
 export function seal (plaintext: string, aad: string, ring: Keyring = keyring()): string {
   const nonce = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', ring.subKey(purpose), nonce)
+  const cipher = createCipheriv('aes-256-gcm', ring.subKeyObject(purpose), nonce)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()])
   return `${version}.${ring.current.id}.${nonce.toString('base64url')}.${body.toString('base64url')}`
@@ -31,7 +31,7 @@ export function open (envelope: string, aad: string, ring: Keyring = keyring()):
   const body = Buffer.from(bodyText, 'base64url')
   if (nonce.length !== 12 || body.length < 16) throw new DecryptError('malformed sealed value')
   try {
-    const decipher = createDecipheriv('aes-256-gcm', ring.subKey(purpose, '', keyId), nonce)
+    const decipher = createDecipheriv('aes-256-gcm', ring.subKeyObject(purpose, '', keyId), nonce)
     decipher.setAAD(Buffer.from(aad, 'utf8'))
     decipher.setAuthTag(body.subarray(body.length - 16))
     return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString('utf8')
@@ -49,7 +49,7 @@ export function sealedKeyId (envelope: string): string | undefined {
 /** Seals raw bytes (files): nonce ‖ ciphertext ‖ tag, prefixed by the key id. */
 export function sealBytes (data: Uint8Array, aad: string, ring: Keyring = keyring()): Buffer {
   const nonce = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', ring.subKey(purpose), nonce)
+  const cipher = createCipheriv('aes-256-gcm', ring.subKeyObject(purpose), nonce)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
   const kid = Buffer.from(ring.current.id.padEnd(8, '0').slice(0, 8), 'utf8')
   return Buffer.concat([Buffer.from('W1'), kid, nonce, cipher.update(data), cipher.final(), cipher.getAuthTag()])
@@ -62,7 +62,7 @@ export function openBytes (data: Uint8Array, aad: string, ring: Keyring = keyrin
   const keyId = buf.subarray(2, 10).toString('utf8')
   if (ring.master(keyId) === undefined) throw new DecryptError(`sealed with an unknown key (${keyId})`)
   try {
-    const decipher = createDecipheriv('aes-256-gcm', ring.subKey(purpose, '', keyId), buf.subarray(10, 22))
+    const decipher = createDecipheriv('aes-256-gcm', ring.subKeyObject(purpose, '', keyId), buf.subarray(10, 22))
     decipher.setAAD(Buffer.from(aad, 'utf8'))
     decipher.setAuthTag(buf.subarray(buf.length - 16))
     return Buffer.concat([decipher.update(buf.subarray(22, buf.length - 16)), decipher.final()])

@@ -7,7 +7,7 @@
 //
 // The active keyring is the code base's single piece of module-level state: drizzle column types are
 // static, so `encryptedText` columns reach the cipher through it. Set it once at boot (setKeyring).
-import { hkdfSync } from 'node:crypto'
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
 import { hmacSha256, timingSafeEqualStr } from './hash.js'
 
 export class KeyError extends Error {
@@ -20,6 +20,7 @@ export class Keyring {
   readonly current: MasterKey
   readonly previous: readonly MasterKey[]
   private readonly derived = new Map<string, Buffer>()
+  private readonly keyObjects = new Map<string, KeyObject>()
 
   /** Builds a keyring from 32-byte keys; throws KeyError on a malformed key. */
   constructor (current: Uint8Array, previous: readonly Uint8Array[] = []) {
@@ -47,6 +48,17 @@ export class Keyring {
       if (master === undefined) throw new KeyError(`unknown key id ${keyId}`)
       key = Buffer.from(hkdfSync('sha256', master.bytes, 'weltra/v1', `${purpose}\u0000${scope}`, 32))
       this.derived.set(cacheKey, key)
+    }
+    return key
+  }
+
+  /** The same sub-key as a KeyObject, cached: ciphers built from it skip re-importing raw key bytes. */
+  subKeyObject (purpose: string, scope = '', keyId: string = this.current.id): KeyObject {
+    const cacheKey = `${keyId}\u0000${purpose}\u0000${scope}`
+    let key = this.keyObjects.get(cacheKey)
+    if (key === undefined) {
+      key = createSecretKey(this.subKey(purpose, scope, keyId))
+      this.keyObjects.set(cacheKey, key)
     }
     return key
   }

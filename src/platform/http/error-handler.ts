@@ -55,6 +55,10 @@ export function installErrorHandling (app: FastifyInstance): void {
 
 /** A disk-full, read-only or locked database: the request may succeed later, so say 503. */
 export function isStorageFailure (err: unknown): boolean {
-  const code = (err as { code?: unknown }).code
-  return typeof code === 'string' && /^(SQLITE_(FULL|READONLY|BUSY|LOCKED|IOERR|CANTOPEN)|ENOSPC|EROFS|EDQUOT)/.test(code)
+  // Query builders wrap the driver's error: look through the cause chain.
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && /^(SQLITE_(FULL|READONLY|BUSY|LOCKED|IOERR|CANTOPEN)|ENOSPC|EROFS|EDQUOT)/.test(code)) return true
+  }
+  return false
 }
