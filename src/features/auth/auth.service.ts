@@ -1,7 +1,7 @@
 // Accounts: first-run setup, sign-up, sign-in (throttled, no account enumeration), email verification,
 // password reset and changes to one's own name, email and password. Hashing happens outside
 // transactions; every change and its audit entry and emails commit together.
-import { hasControlCharacters } from '../../platform/text.js'
+import { nameFieldProblem } from '../../platform/text.js'
 import { publicUrl } from '../../config/load-config.js'
 import type { Deps } from '../../deps.js'
 import { dummyPasswordHash, hashPassword, needsRehash, randomToken, sha256Hex, verifyPassword } from '../../platform/crypto/index.js'
@@ -29,11 +29,7 @@ const tokenLifetimeMs: Record<TokenPurpose, number> = {
 
 /** A catalogue key describing what is wrong with a person's name, or undefined when it is fine. */
 export function nameProblem (name: string): string | undefined {
-  const n = name.trim()
-  if (n === '') return 'auth.name.required'
-  if ([...n].length > 100) return 'auth.name.tooLong'
-  if (hasControlCharacters(n)) return 'auth.name.invalid'
-  return undefined
+  return nameFieldProblem(name, 'auth.name', 100)
 }
 
 /** Whether first-run setup is still open (no account exists at all). */

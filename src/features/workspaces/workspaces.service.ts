@@ -1,5 +1,5 @@
 // Workspace rules shared by setup, sign-up and the workspace pages.
-import { hasControlCharacters } from '../../platform/text.js'
+import { nameFieldProblem } from '../../platform/text.js'
 import type { Db } from '../../db/open.js'
 import { recordAudit } from '../audit/audit.service.js'
 import { countOwners, insertWorkspace, listAllWorkspaces, listMemberships, findMembership, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
@@ -9,11 +9,7 @@ export { findMembership, listMemberships, listAllWorkspaces }
 
 /** Checks a workspace name; returns a catalogue key for the problem, or undefined when fine. */
 export function workspaceNameProblem (name: string): string | undefined {
-  const trimmed = name.trim()
-  if (trimmed === '') return 'workspaces.name.required'
-  if ([...trimmed].length > 80) return 'workspaces.name.tooLong'
-  if (hasControlCharacters(trimmed)) return 'workspaces.name.invalid'
-  return undefined
+  return nameFieldProblem(name, 'workspaces.name', 80)
 }
 
 /** A URL-safe slug from a name, unique among workspaces ("acme", "acme-2" …). */
