@@ -33,9 +33,26 @@ export function loggerOptions (level: string): LoggerOptions {
         userAgent: req.headers?.['user-agent']
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      err: pino.stdSerializers.err
+      err: serializeError
     }
   }
+}
+
+/**
+ * Errors for the log. Query-builder errors carry the statement's parameters (names, hashes, encrypted
+ * values) in their message and properties: only the SQL text and the driver's own error are kept.
+ */
+export function serializeError (err: unknown): Record<string, unknown> {
+  if (err !== null && typeof err === 'object' && 'params' in err && 'query' in err) {
+    const e = err as unknown as Error & { query: unknown, cause?: unknown }
+    return {
+      type: e.name,
+      message: `failed query: ${String(e.query)}`,
+      cause: e.cause === undefined ? undefined : serializeError(e.cause),
+      stack: (e.stack ?? '').split('\n').filter(l => /^\s+at /.test(l)).join('\n')
+    }
+  }
+  return pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>
 }
 
 /** Removes the query string and fragment from a URL or path. */
