@@ -198,3 +198,26 @@ t.test('route schemas are checked by the TypeBox compiler (Ajv is never loaded)'
   t.equal((await app.inject({ url: '/typed?n=0' })).statusCode, 400)
   t.equal((await app.inject({ url: '/typed?n=abc' })).statusCode, 400)
 })
+
+t.test('a wrapped database error is logged with its SQL and cause but never its parameters', async (t) => {
+  const { deps, logs } = await buildTestApp(t)
+  const { DrizzleQueryError } = await import('drizzle-orm/errors')
+  const cause = Object.assign(new Error('UNIQUE constraint failed: users.email_index'), { code: 'SQLITE_CONSTRAINT_UNIQUE' })
+  deps.log.error({ err: new DrizzleQueryError('insert into "users" ("name", "password_hash") values (?, ?)', ['CANARY-name', 'CANARY-hash'], cause) }, 'request failed')
+  await new Promise(resolve => setImmediate(resolve))
+  const text = logs.join('\n')
+  t.match(text, /failed query: insert into \\"users\\"/)
+  t.match(text, /UNIQUE constraint failed/, 'the driver error is kept')
+  t.notMatch(text, /CANARY/)
+})
+
+t.test('static files and health checks never look up the session', async (t) => {
+  const { app, deps } = await buildTestApp(t)
+  let lookups = 0
+  const prepare = deps.sqlite.prepare.bind(deps.sqlite)
+  deps.sqlite.prepare = ((source: string) => { if (/from "sessions"/i.test(source)) lookups++; return prepare(source) }) as typeof deps.sqlite.prepare
+  for (const url of ['/static/css/app.css', '/healthz', '/readyz']) await app.inject({ url, headers: { cookie: 'weltra_session=abc.def' } })
+  t.equal(lookups, 0)
+  await app.inject({ url: '/', headers: { cookie: 'weltra_session=abc.def' } })
+  t.ok(lookups > 0, 'pages do')
+})

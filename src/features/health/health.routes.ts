@@ -7,7 +7,7 @@ import type { Deps } from '../../deps.js'
 import { checkDatabaseWritable } from './health.service.js'
 
 export async function healthRoutes (app: FastifyInstance, deps: Deps): Promise<void> {
-  const quiet = { config: { policy: 'public' as const }, logLevel: 'warn' as const }
+  const quiet = { config: { policy: 'anonymous' as const }, logLevel: 'warn' as const }
 
   app.get('/healthz', quiet, async (_req, reply) => {
     return reply.header('cache-control', 'no-store').send({ status: 'ok' })

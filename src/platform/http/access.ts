@@ -80,6 +80,7 @@ export function installAccessControl (app: FastifyInstance, options: AccessOptio
         throw new ForbiddenError('errors.csrf.text')
       }
     }
+    if (policy === 'anonymous') return
     const principal = options.authenticate(req, reply)
     req.principal = principal
     if (policy === 'public') return

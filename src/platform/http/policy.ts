@@ -1,13 +1,14 @@
 // Every route declares who may use it, in its options: `config: { policy: '…' }`. The app refuses to
 // start when a route has none or an unknown one, so nothing is reachable by accident.
-//   public            anyone (health, static files, sign-in pages); the signed-in user is known if any
+//   anonymous         anyone, and the session is never looked at (static files, health checks)
+//   public            anyone (sign-in pages, emailed links); the signed-in user is known if any
 //   webhook           no session and no CSRF check: the handler authenticates the caller (Meta's HMAC)
 //   two-factor        a session that passed the password but not yet the second factor (the 2FA step)
 //   signed-in         any signed-in user (second factor done), with or without a workspace
 //   agent|admin|owner a member of the active workspace with at least that role (owner > admin > agent)
 import type { FastifyInstance, RouteOptions } from 'fastify'
 
-export const policies = ['public', 'webhook', 'two-factor', 'signed-in', 'agent', 'admin', 'owner'] as const
+export const policies = ['anonymous', 'public', 'webhook', 'two-factor', 'signed-in', 'agent', 'admin', 'owner'] as const
 export type Policy = typeof policies[number]
 export type Role = 'owner' | 'admin' | 'agent'
 

@@ -66,7 +66,7 @@ function walk (dir: string): string[] {
 
 /** Registers GET /static/* serving from `files`. */
 export function staticRoutes (app: FastifyInstance, files: StaticFiles): void {
-  app.get('/static/*', { config: { policy: 'public' }, logLevel: 'warn' }, async (req, reply) => {
+  app.get('/static/*', { config: { policy: 'anonymous' }, logLevel: 'warn' }, async (req, reply) => {
     const path = decodeURIComponent(req.url.split('?')[0]!)
     const file = files.get(path)
     if (file === undefined) return reply.callNotFound()
