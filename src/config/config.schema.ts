@@ -98,6 +98,22 @@ export const ConfigSchema = Type.Object({
     resend_api_key: Type.String({ default: '', ...secret, description: 'Resend API key (transport = "resend").' }),
     resend_base_url: Type.String({ default: 'https://api.resend.com', description: 'Resend API base URL (change only for testing).' })
   }, { additionalProperties: false }),
+  whatsapp: Type.Object({
+    graph_base_url: Type.String({
+      default: 'https://graph.facebook.com',
+      description: "Meta's Graph API base URL. Change only to point Weltra at a test server; media downloads from this origin are allowed even when it is not public."
+    }),
+    graph_api_version: Type.String({
+      default: 'v25.0',
+      pattern: '^v[0-9]+\\.[0-9]+$',
+      description: 'Graph API version for newly connected numbers, e.g. "v25.0". Meta retires versions about two years after release: bump it deliberately.'
+    }),
+    graph_timeout_seconds: Type.Integer({ default: 15, minimum: 1, maximum: 120, description: 'How long one Graph API call (or media download) may take.' }),
+    media_hosts: Type.Array(Type.String(), {
+      default: ['lookaside.fbsbx.com', '*.fbsbx.com', '*.fbcdn.net', '*.whatsapp.net'],
+      description: 'Hosts media may be downloaded from (https only; "*." matches subdomains). Private and loopback addresses are always refused, except graph_base_url.'
+    })
+  }, { additionalProperties: false }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
       default: 'info',

@@ -178,6 +178,14 @@ export const channels = sqliteTable('channels', {
   status: text({ enum: ['active', 'needs_reconnect', 'paused'] }).notNull().default('active'),
   webhookVerifiedAt: timestampMs(),
   lastWebhookAt: timestampMs(),
+  /** Why the channel is not active (e.g. Meta's 190 message), shown on the health panel. */
+  statusDetail: text(),
+  /** Last successful check of the access token against the Graph API. */
+  tokenCheckedAt: timestampMs(),
+  /** When POST /{waba-id}/subscribed_apps last succeeded. */
+  subscribedAt: timestampMs(),
+  /** A demo channel wired to the built-in fake Graph API (`weltra demo`): labelled as a sandbox everywhere. */
+  sandbox: integer({ mode: 'boolean' }).notNull().default(false),
   createdAt: timestampMs().notNull(),
   updatedAt: timestampMs().notNull(),
   deletedAt: timestampMs()
@@ -206,4 +214,220 @@ export const webhookEvents = sqliteTable('webhook_events', {
   foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade'),
   index('webhook_events_status').on(t.status, t.receivedAt),
   index('webhook_events_channel').on(t.channelId, t.receivedAt)
+])
+
+/**
+ * The people who write to a workspace's numbers. A WhatsApp user is found by BSUID first (Meta's
+ * business-scoped user id, present for every user since 2026), then by wa_id (the phone digits, which
+ * username users may not share). Both are encrypted with a blind index for exact lookups. Names are
+ * plaintext by design (searched and sorted in SQL).
+ */
+export const contacts = sqliteTable('contacts', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  /** The name the team gave the contact; null shows the WhatsApp profile name. */
+  name: text(),
+  profileName: text(),
+  username: text(),
+  waId: encryptedText('contacts.wa_id'),
+  waIdIndex: text(),
+  bsuid: encryptedText('contacts.bsuid'),
+  bsuidIndex: text(),
+  parentBsuid: encryptedText('contacts.parent_bsuid'),
+  lastInboundAt: timestampMs(),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull(),
+  /** Set when the contact was merged into another (number or user-id change) or erased. */
+  mergedIntoId: text(),
+  deletedAt: timestampMs()
+}, (t) => [
+  uniqueIndex('contacts_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('contacts_bsuid').on(t.workspaceId, t.bsuidIndex).where(sql`${t.bsuidIndex} IS NOT NULL AND ${t.deletedAt} IS NULL`),
+  uniqueIndex('contacts_wa_id').on(t.workspaceId, t.waIdIndex).where(sql`${t.waIdIndex} IS NOT NULL AND ${t.deletedAt} IS NULL`),
+  index('contacts_name').on(t.workspaceId, t.name, t.profileName)
+])
+
+/**
+ * A thread with one contact on one number. At most one conversation per (channel, contact) is not
+ * resolved. The customer-service window runs 24 h from lastInboundAt (Meta's message timestamps).
+ */
+export const conversations = sqliteTable('conversations', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  channelId: text().notNull(),
+  contactId: text().notNull(),
+  status: text({ enum: ['open', 'pending', 'snoozed', 'resolved'] }).notNull().default('open'),
+  assigneeId: text().references(() => users.id, { onDelete: 'set null' }),
+  lastMessageAt: timestampMs().notNull(),
+  lastInboundAt: timestampMs(),
+  /** 72 h free-entry-point window when the contact came from a click-to-WhatsApp ad. */
+  entryPointUntil: timestampMs(),
+  unreadCount: integer().notNull().default(0),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull(),
+  resolvedAt: timestampMs()
+}, (t) => [
+  uniqueIndex('conversations_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('conversations_one_open').on(t.workspaceId, t.channelId, t.contactId).where(sql`${t.status} <> 'resolved'`),
+  index('conversations_list').on(t.workspaceId, t.status, t.lastMessageAt),
+  index('conversations_contact').on(t.workspaceId, t.contactId, t.lastMessageAt),
+  foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade'),
+  foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade')
+])
+
+/**
+ * Every inbound and outbound WhatsApp message. wamidKey is a 53-bit hash of the wamid, unique per
+ * workspace (collisions probe the next key; the full wamid is compared). content is the encrypted
+ * JSON of the type-specific body (text, caption, location, cards…). Raw payloads are never stored here.
+ */
+export const messages = sqliteTable('messages', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  conversationId: text().notNull(),
+  channelId: text().notNull(),
+  direction: text({ enum: ['in', 'out'] }).notNull(),
+  wamid: text(),
+  wamidKey: integer(),
+  type: text().notNull(),
+  content: encryptedText('messages.content').notNull(),
+  /** The wamid this message replies to (context.id), if any. */
+  replyToWamid: text(),
+  forwarded: integer().notNull().default(0),
+  /** True when Meta sent a type or shape Weltra does not know: kept and marked, never dropped. */
+  unknown: integer({ mode: 'boolean' }).notNull().default(false),
+  status: text().notNull(),
+  statusRank: integer().notNull().default(0),
+  sentAt: timestampMs(),
+  deliveredAt: timestampMs(),
+  readAt: timestampMs(),
+  playedAt: timestampMs(),
+  failedAt: timestampMs(),
+  errorCode: integer(),
+  errorTitle: text(),
+  errorDetail: text(),
+  pricingCategory: text(),
+  pricingType: text(),
+  /** Meta's timestamp of the message (inbound) or the time it was queued (outbound). */
+  timestamp: timestampMs().notNull(),
+  editedAt: timestampMs(),
+  revokedAt: timestampMs(),
+  authorId: text().references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('messages_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('messages_wamid').on(t.workspaceId, t.wamidKey).where(sql`${t.wamidKey} IS NOT NULL`),
+  index('messages_thread').on(t.workspaceId, t.conversationId, t.timestamp),
+  foreignKey({ columns: [t.workspaceId, t.conversationId], foreignColumns: [conversations.workspaceId, conversations.id] }).onDelete('cascade'),
+  foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade')
+])
+
+/**
+ * Every status Meta reported, once per (wamid, status). A status whose message is not known yet
+ * (sent by another tool, or arriving before our send returned) is parked with appliedAt null and
+ * applied when the wamid shows up.
+ */
+export const messageStatuses = sqliteTable('message_statuses', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  channelId: text().notNull(),
+  wamid: text().notNull(),
+  wamidKey: integer().notNull(),
+  status: text().notNull(),
+  timestamp: timestampMs().notNull(),
+  errorCode: integer(),
+  errorTitle: text(),
+  errorDetail: text(),
+  pricingCategory: text(),
+  pricingType: text(),
+  receivedAt: timestampMs().notNull(),
+  appliedAt: timestampMs()
+}, (t) => [
+  uniqueIndex('message_statuses_once').on(t.workspaceId, t.wamidKey, t.status),
+  index('message_statuses_parked').on(t.workspaceId, t.appliedAt),
+  foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade')
+])
+
+/** A contact's reaction to a message (reactions are not messages). Removing one deletes the row. */
+export const messageReactions = sqliteTable('message_reactions', {
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  /** The wamid reacted to: the target may arrive later than the reaction. */
+  targetWamidKey: integer().notNull(),
+  targetWamid: text().notNull(),
+  contactId: text().notNull(),
+  emoji: text(),
+  /** Meta's timestamp of the latest reaction event applied (older events change nothing). */
+  timestamp: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull()
+}, (t) => [
+  primaryKey({ columns: [t.workspaceId, t.targetWamidKey, t.contactId] }),
+  foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade')
+])
+
+/**
+ * A media item of a message. The worker fetches Graph metadata → short-lived URL → bytes, checks
+ * sha256, and stores the file encrypted under data/media/<workspace>/<id>.
+ */
+export const media = sqliteTable('media', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  messageId: text().notNull(),
+  channelId: text().notNull(),
+  /** Meta's media id (expires after about 7 days for inbound media). */
+  graphMediaId: text(),
+  kind: text().notNull(),
+  mimeType: text(),
+  /** Expected SHA-256 as Meta sent it (hex, normalised from the webhook's base64). */
+  sha256: text(),
+  fileName: encryptedText('media.file_name'),
+  size: integer(),
+  status: text({ enum: ['pending', 'stored', 'failed'] }).notNull().default('pending'),
+  attempts: integer().notNull().default(0),
+  nextAttemptAt: timestampMs().notNull(),
+  leaseUntil: timestampMs(),
+  lastError: text(),
+  createdAt: timestampMs().notNull(),
+  storedAt: timestampMs()
+}, (t) => [
+  uniqueIndex('media_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('media_message').on(t.workspaceId, t.messageId),
+  index('media_due').on(t.status, t.nextAttemptAt),
+  foreignKey({ columns: [t.workspaceId, t.messageId], foreignColumns: [messages.workspaceId, messages.id] }).onDelete('cascade'),
+  foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade')
+])
+
+/** Message templates of a WABA, cached from the Graph API and kept fresh by template webhooks. */
+export const templates = sqliteTable('templates', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  wabaId: text().notNull(),
+  graphTemplateId: text(),
+  name: text().notNull(),
+  language: text().notNull(),
+  status: text().notNull(),
+  category: text(),
+  quality: text(),
+  parameterFormat: text(),
+  components: text({ mode: 'json' }).$type<unknown[]>(),
+  reason: text(),
+  syncedAt: timestampMs(),
+  updatedAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('templates_identity').on(t.workspaceId, t.wabaId, t.name, t.language),
+  index('templates_graph_id').on(t.workspaceId, t.graphTemplateId)
+])
+
+/** What the health panel of a channel shows: value-level errors, token failures, ignored deliveries. */
+export const channelIssues = sqliteTable('channel_issues', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  channelId: text().notNull(),
+  source: text({ enum: ['webhook', 'graph', 'media', 'processing'] }).notNull(),
+  code: integer(),
+  title: text().notNull(),
+  detail: text(),
+  at: timestampMs().notNull()
+}, (t) => [
+  index('channel_issues_recent').on(t.workspaceId, t.channelId, t.at),
+  foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade')
 ])
