@@ -7,6 +7,20 @@ export interface EventMap {
   'instance.started': { at: number }
   /** An email was queued: the mail worker should look now rather than at its next poll. */
   'mail.queued': { at: number }
+  /** A signed webhook delivery was stored: the processor should look now. */
+  'webhook.stored': { workspaceId: string, channelId: string }
+  /** A media item waits for download. */
+  'media.queued': { workspaceId: string }
+  /** A media item was downloaded (or failed for good). */
+  'media.settled': { workspaceId: string, messageId: string, conversationId: string }
+  /** A new message was stored in a conversation (inbound or outbound). */
+  'message.created': { workspaceId: string, conversationId: string, messageId: string, direction: 'in' | 'out' }
+  /** A message changed: status tick, edit, revoke, reaction. */
+  'message.updated': { workspaceId: string, conversationId: string, messageId: string }
+  /** A channel's state changed (verified, first event, token problem, new issue). */
+  'channel.changed': { workspaceId: string, channelId: string }
+  /** A template's status, category or quality changed (webhook or sync). */
+  'template.changed': { workspaceId: string, wabaId: string }
 }
 
 export class Events {

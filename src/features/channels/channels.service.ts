@@ -1,11 +1,37 @@
 // Channel rules other features use. The connect flow (credential check against the Graph API,
 // subscribed_apps, health panel) builds on these.
 import type { Db } from '../../db/open.js'
+import type { Deps } from '../../deps.js'
 import { randomToken } from '../../platform/crypto/index.js'
-import { findChannelByPublicId, insertChannel, markWebhookVerified, touchLastWebhook, type Channel } from './channels.store.js'
+import { classifyGraphError } from '../../platform/whatsapp/errors.js'
+import { createGraphClient, type GraphClient } from '../../platform/whatsapp/graph-client.js'
+import { findChannel, findChannelByPublicId, insertChannel, insertChannelIssue, markWebhookVerified, setChannelStatus, touchLastWebhook, type Channel } from './channels.store.js'
 
 export type { Channel }
-export { markWebhookVerified, touchLastWebhook }
+export { findChannel, markWebhookVerified, touchLastWebhook }
+
+/** A Graph API client speaking for `channel` (its token and version, the configured base URL). */
+export function graphClientFor (deps: Pick<Deps, 'config'>, channel: Pick<Channel, 'accessToken' | 'graphApiVersion'>): GraphClient {
+  const wa = deps.config.whatsapp
+  return createGraphClient({ baseUrl: wa.graph_base_url, version: channel.graphApiVersion, accessToken: channel.accessToken, timeoutMs: wa.graph_timeout_seconds * 1000 })
+}
+
+/** Errors that mean the token no longer works (expired, revoked, missing permission): reconnect. */
+const tokenErrorCodes: ReadonlySet<number> = new Set([190, 0, 3, 10])
+
+export interface ChannelIssueInput { source: 'webhook' | 'graph' | 'media' | 'processing', code: number | null, title: string, detail?: string | null }
+
+/**
+ * Records a problem on the channel's health panel. An expired or revoked token (190 and its family)
+ * also marks the channel "needs reconnecting", which pauses sending until an admin pastes a new token.
+ * Call inside the transaction of what found the problem.
+ */
+export function recordChannelIssue (db: Db, channel: Pick<Channel, 'workspaceId' | 'id'>, issue: ChannelIssueInput, now: number): void {
+  insertChannelIssue(db, { workspaceId: channel.workspaceId, channelId: channel.id, source: issue.source, code: issue.code, title: issue.title.slice(0, 300), detail: issue.detail?.slice(0, 2000) ?? null, at: now })
+  if (issue.code === null || classifyGraphError(issue.code, 400).retry !== 'pause-channel') return
+  const status = tokenErrorCodes.has(issue.code) ? 'needs_reconnect' : 'paused'
+  setChannelStatus(db, channel.workspaceId, channel.id, status, issue.title.slice(0, 300), now)
+}
 
 export interface ChannelCredentials {
   name: string

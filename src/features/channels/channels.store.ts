@@ -1,7 +1,7 @@
 // WhatsApp channels (connected numbers). Credentials are encrypted columns: plaintext here.
 import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
-import { channels } from '../../db/schema.js'
+import { channelIssues, channels } from '../../db/schema.js'
 
 export type Channel = typeof channels.$inferSelect
 export type NewChannel = typeof channels.$inferInsert
@@ -39,4 +39,19 @@ export function markWebhookVerified (db: Db, workspaceId: string, id: string, no
 /** Records the time of the latest signed delivery. */
 export function touchLastWebhook (db: Db, workspaceId: string, id: string, now: number): void {
   statements(db).touch.run({ workspaceId, id, now })
+}
+
+/** A live channel of a workspace, or undefined (other workspaces' ids look like unknown ids). */
+export function findChannel (db: Db, workspaceId: string, id: string): Channel | undefined {
+  return db.select().from(channels).where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, id), isNull(channels.deletedAt))).get()
+}
+
+/** Records something the channel's health panel should show. */
+export function insertChannelIssue (db: Db, row: typeof channelIssues.$inferInsert): void {
+  db.insert(channelIssues).values(row).run()
+}
+
+/** Marks a channel as needing attention (e.g. Meta answered 190: the token expired or was revoked). */
+export function setChannelStatus (db: Db, workspaceId: string, id: string, status: Channel['status'], detail: string | null, now: number): void {
+  db.update(channels).set({ status, statusDetail: detail, updatedAt: now }).where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, id))).run()
 }
