@@ -2,6 +2,7 @@
 import { join } from 'node:path'
 import { dataDirOf, openStorage, prepareDataDir, resolveMasterKey } from '../deps.js'
 import { rotateKeys } from '../db/rotate-keys.js'
+import { rewrapMediaFiles } from '../features/media/media.service.js'
 import { checkpoint } from '../db/open.js'
 import { resolveAssets } from '../platform/assets.js'
 import { randomKey } from '../platform/crypto/index.js'
@@ -41,17 +42,19 @@ export async function keysCommand (argv: string[]): Promise<number> {
   const { ring } = resolveMasterKey(config, dataDir, { nativeBinding: assets.nativeBinding, allowGenerate: false })
   const storage = openStorage(config, assets, ring)
   try {
+    // Media files first: each one's file key is re-wrapped (header only) under the new key.
+    const media = await rewrapMediaFiles(storage.db, dataDir, ring, n => process.stderr.write(`  media files: ${n}\n`))
     const result = rotateKeys(storage.sqlite, storage.db, ring, {
       batchSize: batch,
       onProgress: p => process.stderr.write(`  ${p.table}.${p.column}: ${p.done}/${p.total}\n`)
     })
     checkpoint(storage.sqlite)
-    if (!result.finished) {
-      process.stdout.write(`re-sealed ${result.resealed} values; ${result.failed.length} could not be opened with any configured key:\n` +
-        result.failed.slice(0, 20).map(f => `  ${f.table}.${f.column} rowid ${f.rowid}`).join('\n') + '\nKeep the previous keys configured until this is resolved.\n')
+    if (!result.finished || media.failed.length > 0) {
+      process.stdout.write(`re-sealed ${result.resealed} values and ${media.rewrapped} media files; ${result.failed.length + media.failed.length} could not be opened with any configured key:\n` +
+        [...result.failed.slice(0, 20).map(f => `  ${f.table}.${f.column} rowid ${f.rowid}`), ...media.failed.slice(0, 20).map(f => `  media file ${f.workspaceId}/${f.id}`)].join('\n') + '\nKeep the previous keys configured until this is resolved.\n')
       return 1
     }
-    process.stdout.write(`finished: re-sealed ${result.resealed} values under key ${ring.current.id}. You can now remove the previous keys from security.previous_master_keys.\n`)
+    process.stdout.write(`finished: re-sealed ${result.resealed} values and ${media.rewrapped} media files under key ${ring.current.id}. You can now remove the previous keys from security.previous_master_keys.\n`)
     return 0
   } finally {
     storage.sqlite.close()

@@ -3,6 +3,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
+import { sha256Hex } from '../crypto/index.js'
 import { startFakeGraph } from './fake-graph.js'
 import { verifySignature } from './webhook-signature.js'
 
@@ -165,4 +166,54 @@ t.test('postWebhook without any secret refuses', async (t) => {
   const fake = await startFakeGraph()
   t.teardown(() => fake.close())
   await t.rejects(fake.postWebhook('http://127.0.0.1:9/', {}), TypeError)
+})
+
+t.test('media metadata and download can lie and misbehave as scripted', async (t) => {
+  const fake = await startFakeGraph({ accessToken: token })
+  t.teardown(() => fake.close())
+  const bytes = Buffer.from('0123456789abcdef')
+  fake.setMedia('m1', { bytes, mimeType: 'image/png' })
+  const meta = await (await fetch(`${fake.url}/v25.0/m1`, { headers: auth })).json() as Record<string, unknown>
+  t.same(meta, { messaging_product: 'whatsapp', url: `${fake.url}/media-bytes/m1`, mime_type: 'image/png', sha256: sha256Hex(bytes), file_size: '16', id: 'm1' })
+
+  fake.setMedia('m2', { bytes, mimeType: 'image/png', metadata: { url: 'https://127.0.0.1/x', sha256: null, fileSize: 99, mimeType: 'text/html' } })
+  t.same(await (await fetch(`${fake.url}/v25.0/m2`, { headers: auth })).json(), { messaging_product: 'whatsapp', url: 'https://127.0.0.1/x', mime_type: 'text/html', file_size: 99, id: 'm2' })
+
+  fake.setMedia('m3', { bytes, mimeType: 'image/png', download: { contentType: 'text/html', contentLength: 'omit' } })
+  const d3 = await fetch(`${fake.url}/media-bytes/m3`, { headers: auth })
+  t.equal(d3.headers.get('content-type'), 'text/html')
+  t.equal(d3.headers.get('content-length'), null, 'chunked, no length')
+  t.equal(d3.headers.get('transfer-encoding'), 'chunked')
+  t.ok(Buffer.from(await d3.arrayBuffer()).equals(bytes))
+
+  fake.setMedia('m4', { bytes, mimeType: 'image/png', download: { redirect: 'http://169.254.169.254/latest/meta-data/' } })
+  const d4 = await fetch(`${fake.url}/media-bytes/m4`, { headers: auth, redirect: 'manual' })
+  t.equal(d4.status, 302)
+  t.equal(d4.headers.get('location'), 'http://169.254.169.254/latest/meta-data/')
+
+  fake.setMedia('m5', { bytes, mimeType: 'image/png', download: { htmlStatus: 200 } })
+  const d5 = await fetch(`${fake.url}/media-bytes/m5`, { headers: auth })
+  t.equal(d5.status, 200)
+  t.match(await d5.text(), '<html>')
+
+  fake.setMedia('m6', { bytes, mimeType: 'image/png', download: { chunkBytes: 4, chunkDelayMs: 20 } })
+  const started = Date.now()
+  const d6 = await fetch(`${fake.url}/media-bytes/m6`, { headers: auth })
+  t.ok(Buffer.from(await d6.arrayBuffer()).equals(bytes), 'slow but complete')
+  t.ok(Date.now() - started >= 50, 'paused between pieces')
+
+  fake.setMedia('m7', { bytes, mimeType: 'image/png', download: { stallAfterBytes: 5 } })
+  const d7 = await fetch(`${fake.url}/media-bytes/m7`, { headers: auth })
+  const reader = d7.body!.getReader()
+  const first = await reader.read()
+  t.equal(Buffer.from(first.value!).toString(), '01234', 'the first bytes arrive, then nothing')
+  const next = await Promise.race([reader.read().then(() => 'data'), new Promise(resolve => setTimeout(() => resolve('stalled'), 200))])
+  t.equal(next, 'stalled')
+  await reader.cancel()
+
+  fake.script('/media-bytes/m1', { redirect: 'http://127.0.0.1:9/' })
+  t.equal((await fetch(`${fake.url}/media-bytes/m1`, { headers: auth, redirect: 'manual' })).status, 302, 'redirect as a scripted fault')
+
+  fake.deleteMedia('m1')
+  t.match(await (await fetch(`${fake.url}/v25.0/m1`, { headers: auth })).json(), { error: { code: 100, error_subcode: 33 } }, 'an expired media id is not found')
 })

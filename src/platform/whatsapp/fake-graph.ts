@@ -7,6 +7,9 @@
 // answer (error, status, html, and reset 'before') means the request was not processed; delayMs, truncate
 // and reset 'after' hit a request that was processed (a send is in sentMessages), like a lost answer from
 // Meta. Error bodies come from the graph-responses fixtures (fixturesDir, default test/fixtures/…).
+// Media (setMedia) can be given faults of its own: metadata that lies (another url, sha256 or size) and
+// downloads that misbehave (another Content-Type, a missing or false Content-Length, a redirect, a slow
+// or stalled body), so every guard of the media worker can be exercised against real HTTP.
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -44,6 +47,8 @@ export type FakeGraphMatch = string | RegExp | ((request: FakeGraphRequest) => b
  */
 export interface FakeGraphFault {
   error?: string | { status: number, body: unknown }
+  /** Answer 302 with this Location instead. */
+  redirect?: string
   status?: number
   html?: boolean
   truncate?: boolean
@@ -51,6 +56,41 @@ export interface FakeGraphFault {
   reset?: 'before' | 'after'
   retryAfter?: number
   times?: number
+}
+
+/**
+ * A media item the fake serves. metadata overrides what GET /{media-id} says (null removes the field);
+ * download changes how GET /media-bytes/{id} answers.
+ */
+export interface FakeMedia {
+  bytes: Uint8Array
+  mimeType: string
+  metadata?: {
+    /** The download URL (default: this fake's /media-bytes/{id}). */
+    url?: string
+    /** Hex SHA-256 (default: of bytes); null: no sha256 field. */
+    sha256?: string | null
+    /** file_size (default: the byte count, as a string); null: no file_size field. */
+    fileSize?: string | number | null
+    /** mime_type (default: mimeType). */
+    mimeType?: string
+  }
+  download?: {
+    /** Content-Type of the bytes (default: mimeType); null: none. */
+    contentType?: string | null
+    /** 'omit': no Content-Length (chunked); a number: declare that length whatever the body is. */
+    contentLength?: 'omit' | number
+    /** Answer 302 with this Location instead of the bytes. */
+    redirect?: string
+    /** Send the body in pieces of this many bytes… */
+    chunkBytes?: number
+    /** …pausing this long between pieces. */
+    chunkDelayMs?: number
+    /** Stop after this many bytes and hold the connection open until the client gives up. */
+    stallAfterBytes?: number
+    /** Answer with this status and an HTML page instead (e.g. 200 with HTML, 404, 500). */
+    htmlStatus?: number
+  }
 }
 
 /** A registered business phone number. */
@@ -86,8 +126,10 @@ export interface FakeGraph {
   reset: () => void
   /** Registers a phone number (quality defaults to GREEN). */
   addPhoneNumber: (phone: { id: string, display: string, verifiedName: string, quality?: string, wabaId: string }) => void
-  /** Makes media downloadable under mediaId. */
-  setMedia: (mediaId: string, media: { bytes: Uint8Array, mimeType: string }) => void
+  /** Makes media downloadable under mediaId (with optional metadata and download faults, see FakeMedia). */
+  setMedia: (mediaId: string, media: FakeMedia) => void
+  /** Forgets a media item: its metadata then answers "object not found" (as an expired media id does). */
+  deleteMedia: (mediaId: string) => void
   /** The bytes and type stored under mediaId (uploaded or set). */
   getMedia: (mediaId: string) => { bytes: Buffer, mimeType: string } | undefined
   /** POSTs a webhook signed over its exact bytes (object → JSON.stringify) with secret, else the appSecret. */
@@ -100,6 +142,8 @@ interface Answer {
   status: number
   headers: Record<string, string>
   body: Buffer
+  /** Media download shaping (see FakeMedia.download). */
+  shape?: { contentLength?: 'omit' | number, chunkBytes?: number, chunkDelayMs?: number, stallAfterBytes?: number }
 }
 
 interface Script {
@@ -121,7 +165,7 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
   const readReceipts: Array<{ phoneNumberId: string, wamid: string }> = []
   const subscribedWabas = new Set<string>()
   const phoneNumbers = new Map<string, FakePhoneNumber>()
-  const media = new Map<string, { bytes: Buffer, mimeType: string }>()
+  const media = new Map<string, FakeMedia & { bytes: Buffer }>()
   let scripts: Script[] = []
   let counter = 0
   const timers = new Set<NodeJS.Timeout>()
@@ -171,7 +215,13 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
     if (request.method === 'GET' && segments.length === 2 && segments[0] === 'media-bytes') {
       const m = media.get(segments[1]!)
       if (m === undefined) return { status: 404, headers: { 'content-type': 'text/html' }, body: Buffer.from(htmlPage) }
-      return { status: 200, headers: { 'content-type': m.mimeType }, body: m.bytes }
+      const d = m.download ?? {}
+      if (d.redirect !== undefined) return { status: 302, headers: { location: d.redirect, 'content-type': 'text/html' }, body: Buffer.alloc(0) }
+      if (d.htmlStatus !== undefined) return { status: d.htmlStatus, headers: { 'content-type': 'text/html; charset=utf-8' }, body: Buffer.from(htmlPage) }
+      const headers: Record<string, string> = {}
+      const type = d.contentType === undefined ? m.mimeType : d.contentType
+      if (type !== null) headers['content-type'] = type
+      return { status: 200, headers, body: m.bytes, shape: { contentLength: d.contentLength, chunkBytes: d.chunkBytes, chunkDelayMs: d.chunkDelayMs, stallAfterBytes: d.stallAfterBytes } }
     }
     const [version, id, edge, ...rest] = segments
     if (version === undefined || !versionPattern.test(version) || id === undefined || rest.length > 0) return invalidParameter()
@@ -193,7 +243,12 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
       }
       const m = media.get(id)
       if (m !== undefined) {
-        return json(200, { messaging_product: 'whatsapp', url: `${url}/media-bytes/${encodeURIComponent(id)}`, mime_type: m.mimeType, sha256: sha256Hex(m.bytes), file_size: String(m.bytes.length), id })
+        const o = m.metadata ?? {}
+        const answer: Record<string, unknown> = { messaging_product: 'whatsapp', url: o.url ?? `${url}/media-bytes/${encodeURIComponent(id)}`, mime_type: o.mimeType ?? m.mimeType }
+        if (o.sha256 !== null) answer.sha256 = o.sha256 ?? sha256Hex(m.bytes)
+        if (o.fileSize !== null) answer.file_size = o.fileSize ?? String(m.bytes.length)
+        answer.id = id
+        return json(200, answer)
       }
       return notFound()
     }
@@ -263,6 +318,7 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
       const body = Buffer.isBuffer(fault.error.body) ? fault.error.body : Buffer.from(JSON.stringify(fault.error.body), 'utf8')
       return { status: fault.error.status, headers: { 'content-type': 'application/json; charset=UTF-8' }, body }
     }
+    if (fault.redirect !== undefined) return { status: 302, headers: { location: fault.redirect }, body: Buffer.alloc(0) }
     if (fault.html === true) return { status: fault.status ?? 502, headers: { 'content-type': 'text/html; charset=utf-8' }, body: Buffer.from(htmlPage) }
     if (fault.status !== undefined) return { status: fault.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from('Service Unavailable') }
     if (fault.retryAfter !== undefined) return { status: 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('Service Unavailable') }
@@ -302,10 +358,30 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
       return
     }
     if (fault?.truncate === true) answer = { ...answer, body: answer.body.subarray(0, Math.floor(answer.body.length / 2)) }
-    const headers: Record<string, string> = { ...answer.headers, 'content-length': String(answer.body.length) }
+    const shape = answer.shape ?? {}
+    const headers: Record<string, string> = { ...answer.headers }
+    if (shape.contentLength === undefined) headers['content-length'] = String(answer.body.length)
+    else if (shape.contentLength !== 'omit') headers['content-length'] = String(shape.contentLength)
     if (fault?.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter)
     res.writeHead(answer.status, headers)
-    res.end(answer.body)
+    if (shape.chunkBytes === undefined && shape.stallAfterBytes === undefined) {
+      res.end(answer.body)
+      return
+    }
+    const piece = Math.max(1, shape.chunkBytes ?? answer.body.length)
+    const limit = Math.min(answer.body.length, shape.stallAfterBytes ?? Infinity)
+    for (let at = 0; at < limit; at += piece) {
+      if (req.socket.destroyed) return
+      res.write(answer.body.subarray(at, Math.min(limit, at + piece)))
+      if (shape.chunkDelayMs !== undefined && at + piece < limit) await wait(shape.chunkDelayMs, req)
+    }
+    if (shape.stallAfterBytes !== undefined) {
+      // Hold the connection open, sending nothing more, until the client gives up (or close()).
+      await wait(3_600_000, req)
+      req.socket.destroy()
+      return
+    }
+    res.end()
   }
 
   const server = createServer((req, res) => {
@@ -353,7 +429,10 @@ export async function startFakeGraph (options: FakeGraphOptions = {}): Promise<F
       phoneNumbers.set(phone.id, { id: phone.id, display: phone.display, verifiedName: phone.verifiedName, quality: phone.quality ?? 'GREEN', wabaId: phone.wabaId })
     },
     setMedia (mediaId, m) {
-      media.set(mediaId, { bytes: Buffer.from(m.bytes), mimeType: m.mimeType })
+      media.set(mediaId, { ...m, bytes: Buffer.from(m.bytes) })
+    },
+    deleteMedia (mediaId) {
+      media.delete(mediaId)
     },
     getMedia (mediaId) {
       return media.get(mediaId)

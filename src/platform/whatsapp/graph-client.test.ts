@@ -317,3 +317,142 @@ async function listen (handler: Parameters<typeof createServer>[1]): Promise<{ u
     }
   }
 }
+
+t.test('downloadMedia: hosts off the allowlist, other ports and credentials are refused before any lookup', async (t) => {
+  let lookups = 0
+  const c = createGraphClient({ baseUrl: fake.url, version, accessToken: token, timeoutMs: 2000, resolveHost: async () => { lookups++; return [{ address: '157.240.1.1', family: 4 }] } })
+  for (const url of ['https://evil.example.com/x', 'https://fbsbx.com.evil.test/x', 'https://lookaside.fbsbx.com:8443/x', 'https://u:p@lookaside.fbsbx.com/x', 'https://127.0.0.1/x', `https://127.0.0.1:${fake.port}/media-bytes/x`, 'http://lookaside.fbsbx.com/x']) {
+    const e = await graphError(t, c.downloadMedia(url, { maxBytes: 1000 }))
+    t.match(e, { httpStatus: 0, ambiguous: false, classification: { retry: 'no', userMessageKey: 'whatsapp.error.media' } }, url)
+    t.match(e.message, /refused/, url)
+  }
+  t.equal(lookups, 0, 'nothing was resolved')
+  t.equal(fake.requests.length, 0, 'nothing was sent')
+  const custom = await graphError(t, c.downloadMedia('https://lookaside.fbsbx.com/x', { maxBytes: 1000, allowedHosts: ['*.example.net'] }))
+  t.match(custom.message, 'not an allowed media host', 'the caller\'s allowlist replaces the default')
+})
+
+t.test('downloadMedia: an allowed host that resolves to a non-public address is refused without connecting', async (t) => {
+  const answers: Record<string, string[]> = {
+    'lookaside.fbsbx.com': ['10.0.0.7'],
+    'a.fbcdn.net': ['157.240.1.1', '127.0.0.1'],
+    'b.fbcdn.net': ['169.254.169.254'],
+    'c.fbcdn.net': ['::ffff:127.0.0.1'],
+    'd.fbcdn.net': ['fd00::1'],
+    'e.fbcdn.net': ['100.64.0.1'],
+    'f.fbcdn.net': ['0.0.0.0']
+  }
+  const c = createGraphClient({ baseUrl: fake.url, version, accessToken: token, timeoutMs: 2000, resolveHost: async (h) => (answers[h] ?? []).map(address => ({ address, family: address.includes(':') ? 6 : 4 })) })
+  for (const host of Object.keys(answers)) {
+    const e = await graphError(t, c.downloadMedia(`https://${host}/v/t62?hash=secret`, { maxBytes: 1000 }))
+    t.match(e, { ambiguous: false, classification: { retry: 'no' } }, host)
+    t.match(e.message, /resolves to a (private|loopback|link-local|unique-local|shared|unspecified) address/, host)
+    t.notOk(e.message.includes('secret'), 'no query string')
+  }
+  const literals = ['https://127.0.0.1/x', 'https://[::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://2130706433/x', 'https://0x7f.1/x', 'https://169.254.169.254/latest/meta-data/', 'https://[fe80::1]/x', 'https://0.0.0.0/x']
+  for (const url of literals) {
+    const e = await graphError(t, c.downloadMedia(url, { maxBytes: 1000, allowedHosts: ['127.0.0.1', '::1', '::ffff:7f00:1', '169.254.169.254', 'fe80::1', '0.0.0.0'] }))
+    t.match(e.message, /resolves to a (loopback|link-local|unspecified) address/, `${url} (allowlisted, still refused)`)
+  }
+  const dns = createGraphClient({ baseUrl: fake.url, version, accessToken: token, timeoutMs: 2000, resolveHost: async () => { throw Object.assign(new Error('nope'), { code: 'ENOTFOUND' }) } })
+  const e = await graphError(t, dns.downloadMedia('https://lookaside.fbsbx.com/x', { maxBytes: 1000 }))
+  t.match(e, { httpStatus: 0, classification: { retry: 'backoff' } }, 'a DNS failure is temporary')
+  t.match(e.message, 'ENOTFOUND')
+})
+
+t.test('downloadMedia connects to the address it vetted: one resolution, pinned (no DNS rebinding)', async (t) => {
+  // The base URL uses a name no real resolver knows; the download only works through the pinned lookup.
+  let lookups = 0
+  const c = createGraphClient({ baseUrl: `http://graph.weltra.invalid:${fake.port}`, version, accessToken: token, timeoutMs: 2000, resolveHost: async () => { lookups++; return [{ address: '127.0.0.1', family: 4 }] } })
+  fake.setMedia('pin', { bytes: Buffer.from('pinned bytes'), mimeType: 'image/png' })
+  const got = await c.downloadMedia(`http://graph.weltra.invalid:${fake.port}/media-bytes/pin`, { maxBytes: 1000 })
+  t.equal(got.bytes.toString(), 'pinned bytes')
+  t.equal(lookups, 1, 'resolved once')
+  t.equal(fake.requests[0]!.headers.host, `graph.weltra.invalid:${fake.port}`, 'the Host header keeps the name')
+  t.equal(fake.requests[0]!.headers.authorization, `Bearer ${token}`)
+  t.equal(fake.requests[0]!.headers['accept-encoding'], 'identity', 'no compression (no decompression bombs)')
+})
+
+t.test('downloadMedia streams into a sink with its SHA-256 and size, and checks the Content-Type', async (t) => {
+  const bytes = Buffer.alloc(200_000, 3)
+  fake.setMedia('s1', { bytes, mimeType: 'video/mp4', download: { chunkBytes: 16_384 } })
+  const seen: Buffer[] = []
+  const got = await client.downloadMedia(`${fake.url}/media-bytes/s1`, { maxBytes: 1_000_000, allowedTypes: ['video/mp4'], onChunk: (c) => { seen.push(c) } })
+  t.equal(got.bytes.length, 0, 'nothing buffered')
+  t.equal(got.size, bytes.length)
+  t.equal(got.sha256, sha256Hex(bytes))
+  t.ok(Buffer.concat(seen).equals(bytes))
+  t.ok(seen.length > 1, 'several chunks')
+  t.equal(got.contentType, 'video/mp4')
+
+  fake.setMedia('s2', { bytes: Buffer.from('<html>'), mimeType: 'image/jpeg', download: { contentType: 'text/html; charset=utf-8' } })
+  const e = await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/s2`, { maxBytes: 1000, allowedTypes: ['image/jpeg'] }))
+  t.match(e, { httpStatus: 200, classification: { retry: 'no' } })
+  t.match(e.message, 'content type text/html is not allowed')
+  fake.setMedia('s3', { bytes: Buffer.from('x'), mimeType: 'image/jpeg', download: { contentType: null } })
+  t.equal((await client.downloadMedia(`${fake.url}/media-bytes/s3`, { maxBytes: 1000, allowedTypes: ['image/jpeg'] })).contentType, undefined, 'a missing Content-Type passes (the bytes are checked by hash)')
+
+  // Refused at the headers while the body is still coming: the connection is dropped, nothing crashes.
+  fake.setMedia('s4', { bytes: Buffer.alloc(50_000, 1), mimeType: 'image/jpeg', download: { contentType: 'text/html', chunkBytes: 1000, chunkDelayMs: 10 } })
+  t.match((await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/s4`, { maxBytes: 100_000, allowedTypes: ['image/jpeg'] }))).message, 'not allowed')
+  fake.setMedia('s5', { bytes: Buffer.alloc(50_000, 1), mimeType: 'image/jpeg', download: { chunkBytes: 1000, chunkDelayMs: 10 } })
+  t.match((await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/s5`, { maxBytes: 10_000 }))).message, 'exceeds', 'refused by Content-Length mid-stream')
+  fake.script('/media-bytes/s5', { status: 500 })
+  t.match(await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/s5`, { maxBytes: 10_000 })), { httpStatus: 500 })
+  await new Promise(resolve => setTimeout(resolve, 100))
+
+  const full = new Error('ENOSPC: the disk is full')
+  await t.rejects(client.downloadMedia(`${fake.url}/media-bytes/s1`, { maxBytes: 1_000_000, onChunk: () => { throw full } }), full, 'a sink failure comes back as itself')
+})
+
+t.test('downloadMedia: stall, deadline and abort are temporary failures', async (t) => {
+  fake.setMedia('slow', { bytes: Buffer.alloc(1000, 1), mimeType: 'image/png', download: { stallAfterBytes: 10 } })
+  const stalled = await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/slow`, { maxBytes: 10_000, stallMs: 150 }))
+  t.match(stalled, { httpStatus: 200, classification: { retry: 'backoff' } })
+  t.match(stalled.message, 'stalled')
+
+  fake.setMedia('trickle', { bytes: Buffer.alloc(1000, 1), mimeType: 'image/png', download: { chunkBytes: 10, chunkDelayMs: 30 } })
+  const late = await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/trickle`, { maxBytes: 10_000, stallMs: 1000, deadlineMs: 300 }))
+  t.match(late, { classification: { retry: 'backoff' } })
+  t.match(late.message, 'timed out after 300 ms')
+
+  fake.script('/media-bytes/trickle', { delayMs: 5000 })
+  const early = await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/trickle`, { maxBytes: 10_000, deadlineMs: 200 }))
+  t.match(early, { httpStatus: 0, classification: { retry: 'backoff' } })
+  t.match(early.message, 'timed out', 'no answer at all before the deadline')
+
+  const controller = new AbortController()
+  const p = client.downloadMedia(`${fake.url}/media-bytes/slow`, { maxBytes: 10_000, stallMs: 5000, signal: controller.signal })
+  setTimeout(() => controller.abort(), 50)
+  const aborted = await graphError(t, p)
+  t.match(aborted.message, 'aborted')
+
+  fake.setMedia('liar', { bytes: Buffer.alloc(10, 1), mimeType: 'image/png', download: { contentLength: 5000 } })
+  const cut = await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/liar`, { maxBytes: 10_000, stallMs: 150 }))
+  t.match(cut, { classification: { retry: 'backoff' } }, 'a body shorter than its Content-Length never completes')
+})
+
+t.test('downloadMedia: a redirect to a private address, and 5xx / HTML answers', async (t) => {
+  fake.setMedia('r1', { bytes: Buffer.from('x'), mimeType: 'image/png', download: { redirect: 'http://169.254.169.254/latest/meta-data/' } })
+  const e = await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/r1`, { maxBytes: 1000 }))
+  t.match(e, { httpStatus: 302, classification: { retry: 'no' } })
+  t.match(e.message, 'redirect')
+  t.equal(fake.requests.filter(r => r.path.includes('meta-data')).length, 0)
+  fake.script('/media-bytes/r1', { status: 503 })
+  t.match(await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/r1`, { maxBytes: 1000 })), { httpStatus: 503, classification: { retry: 'backoff' } })
+  fake.setMedia('h1', { bytes: Buffer.from('x'), mimeType: 'image/png', download: { htmlStatus: 404 } })
+  t.match(await graphError(t, client.downloadMedia(`${fake.url}/media-bytes/h1`, { maxBytes: 1000 })), { httpStatus: 404, classification: { retry: 'no' } })
+})
+
+t.test('getMediaMetadata normalises sha256 to lowercase hex (hex or base64 given) and drops anything else', async (t) => {
+  const bytes = Buffer.from('abc')
+  const hex = sha256Hex(bytes)
+  fake.setMedia('h-upper', { bytes, mimeType: 'image/png', metadata: { sha256: hex.toUpperCase() } })
+  t.equal((await client.getMediaMetadata('h-upper')).sha256, hex)
+  fake.setMedia('h-b64', { bytes, mimeType: 'image/png', metadata: { sha256: Buffer.from(hex, 'hex').toString('base64') } })
+  t.equal((await client.getMediaMetadata('h-b64')).sha256, hex)
+  fake.setMedia('h-bad', { bytes, mimeType: 'image/png', metadata: { sha256: 'not a hash' } })
+  t.equal((await client.getMediaMetadata('h-bad')).sha256, undefined)
+  fake.setMedia('h-none', { bytes, mimeType: 'image/png', metadata: { sha256: null, fileSize: null } })
+  t.match(await client.getMediaMetadata('h-none'), { sha256: undefined, fileSize: undefined })
+})

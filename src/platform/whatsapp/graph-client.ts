@@ -5,8 +5,24 @@
 // errors.ts and `ambiguous`: true when the request may have reached Meta although no usable answer came back
 // (timeout, connection cut after connecting, an unparseable 5xx or 2xx), so the outbox reconciles through
 // status webhooks instead of sending again. Error messages never hold the access token or a media URL's
-// query string. Media downloads refuse redirects, cap their size while streaming, and only go to https URLs
-// (or to the configured base URL's own origin, which is how tests and the demo talk to the fake on http).
+// query string.
+//
+// Media downloads (SSRF-hardened, SECURITY.md F40): the URL must be https on an allowed media host
+// (default Meta's CDNs; "*.fbsbx.com" patterns) on the standard port — or on the configured base URL's
+// own origin, which is how tests and the demo talk to the fake on http://127.0.0.1. The host is resolved
+// ONCE and refused unless every address is public (platform/net: no loopback, private, link-local,
+// CGNAT, unique-local, multicast, IPv4-mapped private …; the base origin is exempt); the request then
+// goes through node:http/https with a `lookup` pinned to exactly those vetted addresses and a fresh
+// connection (agent: false), so a DNS answer that changes between check and connect (rebinding) cannot
+// redirect it. No redirects are followed, no compression is asked for, the size cap is enforced from
+// Content-Length and again while streaming, an overall deadline and a stall timeout bound the time,
+// the Content-Type can be checked against an allowlist, and SHA-256 is computed on the fly. The body can
+// be handed chunk by chunk to a sink (onChunk) so a 100 MB document is never held in memory.
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { createSha256 } from '../crypto/index.js'
+import { hostAsAddress } from '../net/address.js'
+import { hostMatches, normaliseHost, OutboundRefusedError, pinnedLookup, vetHost, type HostResolver } from '../net/outbound.js'
 import { classifyGraphError, readGraphError, type GraphErrorClass } from './errors.js'
 
 /** Options of createGraphClient; fetch is injectable for tests. */
@@ -16,6 +32,8 @@ export interface GraphClientOptions {
   accessToken: string
   timeoutMs?: number
   fetch?: typeof globalThis.fetch
+  /** Resolves media hosts (default: the system resolver); injectable so tests can play DNS. */
+  resolveHost?: HostResolver
 }
 
 /** The parts of a phone number object (GET /{phone-number-id}) a channel shows and checks. */
@@ -49,10 +67,33 @@ export interface GraphMediaMetadata {
   fileSize: number | undefined
 }
 
-/** Downloaded media bytes and the Content-Type they were served with. */
+/** Downloaded media: the bytes (empty when a sink took them), the Content-Type, size and SHA-256 (hex). */
 export interface GraphMediaDownload {
   bytes: Buffer
   contentType: string | undefined
+  size: number
+  sha256: string
+}
+
+/** Hosts media may come from when the caller names none (the default of config whatsapp.media_hosts). */
+export const defaultMediaHosts: readonly string[] = ['lookaside.fbsbx.com', '*.fbsbx.com', '*.fbcdn.net', '*.whatsapp.net']
+
+/** Options of downloadMedia. */
+export interface MediaDownloadOptions {
+  /** Refuse bodies larger than this (by Content-Length, and while streaming). */
+  maxBytes: number
+  /** Hosts besides the base URL's origin that media may come from (default defaultMediaHosts). */
+  allowedHosts?: readonly string[]
+  /** Accepted Content-Types (lowercase, no parameters); a missing Content-Type passes. Default: any. */
+  allowedTypes?: readonly string[]
+  /** Abort when no byte arrives for this long (default: the client timeout). */
+  stallMs?: number
+  /** Overall deadline for the answer and the whole body (default: timeout + maxBytes at 256 KiB/s). */
+  deadlineMs?: number
+  /** Takes the body chunk by chunk (awaited: backpressure); the result's bytes is then empty. */
+  onChunk?: (chunk: Buffer) => void | Promise<void>
+  /** Aborts the download (a temporary GraphError). */
+  signal?: AbortSignal
 }
 
 /** One message template as listed by GET /{waba-id}/message_templates; components are kept as sent. */
@@ -84,8 +125,8 @@ export interface GraphClient {
   markRead: (phoneNumberId: string, wamid: string, options?: { typing?: boolean }) => Promise<void>
   /** GET /{media-id}: the short-lived download URL and metadata. */
   getMediaMetadata: (mediaId: string) => Promise<GraphMediaMetadata>
-  /** GETs a media URL with the Bearer token: no redirects, at most maxBytes, https or the base URL's origin only. */
-  downloadMedia: (url: string, options: { maxBytes: number }) => Promise<GraphMediaDownload>
+  /** GETs a media URL with the Bearer token under the SSRF guards of MediaDownloadOptions (see the file header). */
+  downloadMedia: (url: string, options: MediaDownloadOptions) => Promise<GraphMediaDownload>
   /** POST /{phone-number-id}/media as multipart form data; returns the media id. */
   uploadMedia: (phoneNumberId: string, media: { bytes: Uint8Array, mimeType: string, filename: string }) => Promise<{ id: string }>
   /** One page of GET /{waba-id}/message_templates; pass the previous page's `after` to continue. */
@@ -139,6 +180,12 @@ const phoneNumberFields = 'id,display_phone_number,verified_name,quality_rating,
 const mediaRefused: GraphErrorClass = { retry: 'no', userMessageKey: 'whatsapp.error.media' }
 // Failures that happen before any byte of the request can have left this machine.
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'SELF_SIGNED_CERT_IN_CHAIN'])
+
+/** The parts of an HTTP answer the error readers look at (a fetch Response, or node's IncomingMessage adapted). */
+interface ResponseHead {
+  status: number
+  headers: { get: (name: string) => string | null }
+}
 
 interface CallInit {
   query?: Record<string, string>
@@ -208,14 +255,14 @@ export function createGraphClient (options: GraphClientOptions): GraphClient {
     return new GraphError(redact(`${what} failed: ${code ?? 'network error'}`), { httpStatus: 0, classification: temporary, ambiguous: code === undefined || !notSentCodes.has(code) })
   }
 
-  function bodyError (what: string, res: Response, err: unknown, timedOut: boolean): GraphError {
+  function bodyError (what: string, res: ResponseHead, err: unknown, timedOut: boolean): GraphError {
     const reason = timedOut ? `timed out after ${timeoutMs} ms` : (causeCode(err) ?? 'connection closed')
     return new GraphError(redact(`${what}: HTTP ${res.status} response body cut off (${reason})`), {
       httpStatus: res.status, classification: classifyGraphError(undefined, 0), ambiguous: true, retryAfterSeconds: retryAfter(res)
     })
   }
 
-  function interpret (what: string, res: Response, text: string): Record<string, unknown> {
+  function interpret (what: string, res: ResponseHead, text: string): Record<string, unknown> {
     let parsed: unknown
     try { parsed = JSON.parse(text) } catch { parsed = undefined }
     const info = readGraphError(parsed)
@@ -243,62 +290,138 @@ export function createGraphClient (options: GraphClientOptions): GraphClient {
     }))
   }
 
-  async function downloadMedia (rawUrl: string, opts: { maxBytes: number }): Promise<GraphMediaDownload> {
+  async function downloadMedia (rawUrl: string, opts: MediaDownloadOptions): Promise<GraphMediaDownload> {
     let url: URL
     try { url = new URL(rawUrl) } catch { throw new GraphError('Graph media download refused: not a URL', { httpStatus: 0, classification: mediaRefused, ambiguous: false }) }
     const what = `Graph GET media ${url.origin}${url.pathname}`
-    if (url.protocol !== 'https:' && url.origin !== baseOrigin) {
-      throw new GraphError(`${what} refused: not https`, { httpStatus: 0, classification: mediaRefused, ambiguous: false })
+    const refused = (reason: string, httpStatus = 0): GraphError => new GraphError(redact(`${what} refused: ${reason}`), { httpStatus, classification: mediaRefused, ambiguous: false })
+    if (url.protocol !== 'https:' && url.origin !== baseOrigin) throw refused('not https')
+    if (url.username !== '' || url.password !== '') throw refused('credentials in URL')
+    const fromBase = url.origin === baseOrigin
+    const host = normaliseHost(url.hostname)
+    if (!fromBase) {
+      if (!hostMatches(host, opts.allowedHosts ?? defaultMediaHosts)) throw refused(`host ${host} is not an allowed media host`)
+      if (url.port !== '') throw refused(`port ${url.port} is not allowed`)
     }
-    if (url.username !== '' || url.password !== '') throw new GraphError(`${what} refused: credentials in URL`, { httpStatus: 0, classification: mediaRefused, ambiguous: false })
     const maxBytes = opts.maxBytes
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), timeoutMs)
+    const stallMs = opts.stallMs ?? timeoutMs
+    const deadlineMs = opts.deadlineMs ?? timeoutMs + Math.ceil(maxBytes / (256 * 1024)) * 1000
+    const allowedTypes = opts.allowedTypes
+    const temporary = classifyGraphError(undefined, 0)
+
+    // Resolve once; the socket below connects only to these addresses (see the file header).
+    let addresses
     try {
-      let res: Response
+      addresses = await vetHost(host, { resolve: options.resolveHost, allowPrivate: fromBase })
+    } catch (err) {
+      if (err instanceof OutboundRefusedError) throw refused(err.reason)
+      throw new GraphError(redact(`${what} failed: ${causeCode(err) ?? 'cannot resolve the host'}`), { httpStatus: 0, classification: temporary, ambiguous: false })
+    }
+    if (opts.signal?.aborted === true) throw new GraphError(`${what} aborted`, { httpStatus: 0, classification: temporary, ambiguous: false })
+
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const req = send({
+      protocol: url.protocol,
+      host,
+      port: url.port === '' ? undefined : Number(url.port),
+      path: `${url.pathname}${url.search}`,
+      method: 'GET',
+      headers: { authorization: `Bearer ${token}`, accept: '*/*', 'accept-encoding': 'identity' },
+      lookup: pinnedLookup(addresses),
+      agent: false,
+      // TLS checks the certificate against the name; an address literal gets no SNI (as browsers do).
+      ...(hostAsAddress(host) === undefined ? { servername: host } : {})
+    })
+    // Errors reach us through the promise below or the body iteration; this keeps a late one from going unhandled.
+    req.on('error', () => {})
+    let stopped: 'deadline' | 'stall' | 'aborted' | undefined
+    const stop = (why: 'deadline' | 'stall' | 'aborted'): void => {
+      stopped ??= why
+      req.destroy(new Error(why))
+    }
+    const deadline = setTimeout(() => stop('deadline'), deadlineMs)
+    let stall: NodeJS.Timeout | undefined
+    const armStall = (): void => {
+      if (stall !== undefined) clearTimeout(stall)
+      stall = setTimeout(() => stop('stall'), stallMs)
+    }
+    const onAbort = (): void => stop('aborted')
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const stoppedText = (): string => stopped === 'deadline' ? `timed out after ${deadlineMs} ms` : stopped === 'stall' ? `stalled: no data for ${stallMs} ms` : 'aborted'
+    let sinkFailure: { err: unknown } | undefined
+    try {
+      armStall()
+      let res: IncomingMessage
       try {
-        res = await doFetch(url, { method: 'GET', headers: headers({ accept: '*/*' }), redirect: 'manual', signal: controller.signal })
+        res = await new Promise<IncomingMessage>((resolve, reject) => {
+          req.once('response', resolve)
+          req.once('error', reject)
+          req.end()
+        })
       } catch (err) {
-        throw networkError(what, err, controller.signal.aborted)
+        if (stopped !== undefined) throw new GraphError(`${what} ${stoppedText()}`, { httpStatus: 0, classification: temporary, ambiguous: false })
+        throw new GraphError(redact(`${what} failed: ${causeCode(err) ?? 'network error'}`), { httpStatus: 0, classification: temporary, ambiguous: false })
       }
-      if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) {
-        await res.body?.cancel().catch(() => {})
-        throw new GraphError(`${what} refused: redirect (HTTP ${res.status})`, { httpStatus: res.status, classification: mediaRefused, ambiguous: false })
-      }
-      if (!res.ok) {
-        let text: string
-        try { text = await res.text() } catch (err) { throw bodyError(what, res, err, controller.signal.aborted) }
-        interpret(what, res, text)
-        throw new GraphError(`${what}: HTTP ${res.status}`, { httpStatus: res.status, classification: classifyGraphError(undefined, res.status), ambiguous: false })
-      }
-      const declared = Number(res.headers.get('content-length') ?? NaN)
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        await res.body?.cancel().catch(() => {})
-        throw new GraphError(`${what} refused: ${declared} bytes exceeds the ${maxBytes} byte limit`, { httpStatus: res.status, classification: mediaRefused, ambiguous: false })
-      }
-      const chunks: Uint8Array[] = []
-      let size = 0
-      if (res.body !== null) {
-        const reader = res.body.getReader()
+      const status = res.statusCode ?? 0
+      const head: ResponseHead = { status, headers: { get: (name) => headerValue(res, name) } }
+      const cutOff = (err: unknown): GraphError => new GraphError(redact(`${what}: HTTP ${status} response body cut off (${stopped !== undefined ? stoppedText() : causeCode(err) ?? 'connection closed'})`), {
+        httpStatus: status, classification: temporary, ambiguous: false, retryAfterSeconds: retryAfter(head)
+      })
+      if (status >= 300 && status < 400) throw refused(`redirect (HTTP ${status})`, status)
+      if (status < 200 || status >= 300) {
+        let text = ''
         try {
-          for (;;) {
-            const { done, value } = await reader.read()
-            if (done) break
-            size += value.byteLength
-            if (size > maxBytes) {
-              await reader.cancel().catch(() => {})
-              throw new GraphError(`${what} refused: more than the ${maxBytes} byte limit`, { httpStatus: res.status, classification: mediaRefused, ambiguous: false })
-            }
-            chunks.push(value)
+          for await (const chunk of res) {
+            armStall()
+            text += (chunk as Buffer).toString('utf8')
+            if (text.length >= 65_536) break // enough to read an error; the rest is dropped with the connection
           }
-        } catch (err) {
-          if (err instanceof GraphError) throw err
-          throw bodyError(what, res, err, controller.signal.aborted)
-        }
+        } catch (err) { throw cutOff(err) }
+        interpret(what, head, text)
+        throw new GraphError(`${what}: HTTP ${status}`, { httpStatus: status, classification: classifyGraphError(undefined, status), ambiguous: false })
       }
-      return { bytes: Buffer.concat(chunks), contentType: res.headers.get('content-type') ?? undefined }
+      const declared = Number(res.headers['content-length'] ?? NaN)
+      if (Number.isFinite(declared) && declared > maxBytes) throw refused(`${declared} bytes exceeds the ${maxBytes} byte limit`, status)
+      const contentType = headerValue(res, 'content-type') ?? undefined
+      const type = contentType?.split(';')[0]!.trim().toLowerCase()
+      if (allowedTypes !== undefined && type !== undefined && type !== '' && !allowedTypes.includes(type)) {
+        throw refused(`content type ${type.slice(0, 100)} is not allowed`, status)
+      }
+      const hash = createSha256()
+      const chunks: Buffer[] = []
+      let size = 0
+      try {
+        for await (const piece of res) {
+          const chunk = piece as Buffer
+          armStall()
+          size += chunk.length
+          if (size > maxBytes) throw refused(`more than the ${maxBytes} byte limit`, status)
+          hash.update(chunk)
+          if (opts.onChunk !== undefined) {
+            try {
+              await opts.onChunk(chunk)
+            } catch (err) {
+              sinkFailure = { err }
+              throw err
+            }
+          } else {
+            chunks.push(chunk)
+          }
+        }
+      } catch (err) {
+        if (err instanceof GraphError || sinkFailure !== undefined) throw err
+        throw cutOff(err)
+      }
+      if (!res.complete || (Number.isFinite(declared) && size !== declared)) throw cutOff(undefined)
+      return { bytes: Buffer.concat(chunks), contentType, size, sha256: hash.hex() }
+    } catch (err) {
+      if (sinkFailure !== undefined) throw sinkFailure.err
+      throw err
     } finally {
-      clearTimeout(timer)
+      clearTimeout(deadline)
+      if (stall !== undefined) clearTimeout(stall)
+      opts.signal?.removeEventListener('abort', onAbort)
+      req.destroy()
     }
   }
 
@@ -348,7 +471,7 @@ export function createGraphClient (options: GraphClientOptions): GraphClient {
       if (url === undefined) throw unexpected(`Graph GET /${version}/${mediaId}`, 'no url')
       const size = o.file_size
       const fileSize = typeof size === 'number' ? size : typeof size === 'string' && /^\d+$/.test(size) ? Number(size) : undefined
-      return { id: str(o, 'id') ?? mediaId, url, mimeType: str(o, 'mime_type'), sha256: str(o, 'sha256'), fileSize }
+      return { id: str(o, 'id') ?? mediaId, url, mimeType: str(o, 'mime_type'), sha256: normaliseSha256(str(o, 'sha256')), fileSize }
     },
 
     downloadMedia,
@@ -412,12 +535,33 @@ function causeCode (err: unknown): string | undefined {
   return undefined
 }
 
-function retryAfter (res: Response): number | undefined {
+function retryAfter (res: ResponseHead): number | undefined {
   const v = res.headers.get('retry-after')
   if (v === null) return undefined
   if (/^\d+$/.test(v.trim())) return Number(v.trim())
   const at = Date.parse(v)
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
+}
+
+/**
+ * A SHA-256 as lowercase hex: Meta's metadata sends hex, webhooks send base64 (SPEC §7); anything that is
+ * not 32 bytes in either form is undefined.
+ */
+export function normaliseSha256 (value: string | null | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const v = value.trim()
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return v.toLowerCase()
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(v)) {
+    const bytes = Buffer.from(v, 'base64')
+    if (bytes.length === 32) return bytes.toString('hex')
+  }
+  return undefined
+}
+
+function headerValue (res: IncomingMessage, name: string): string | null {
+  const v = res.headers[name.toLowerCase()]
+  if (v === undefined) return null
+  return Array.isArray(v) ? v.join(', ') : v
 }
 
 function isRecord (v: unknown): v is Record<string, unknown> {
