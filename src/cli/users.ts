@@ -1,14 +1,11 @@
 // `weltra user create|reset-password|list` and `weltra workspace list`: account administration for
 // headless installs. Passwords are read from standard input (typed without echo on a terminal, or
 // piped), never from the command line where other users could see them in the process list.
-import { join } from 'node:path'
-import { dataDirOf, openStorage, prepareDataDir, resolveMasterKey, StartupError, createDeps } from '../deps.js'
-import { resolveAssets } from '../platform/assets.js'
-import { createLogger } from '../platform/logger.js'
+import { StartupError, type createDeps } from '../deps.js'
+import { withDeps } from './with-deps.js'
 import { createUserFromCli, listUsers, setPasswordFromCli } from '../features/auth/auth.service.js'
 import { listAllWorkspaces } from '../features/workspaces/workspaces.service.js'
-import { configFrom, globalHelp, parse, UsageError } from './context.js'
-import { checkpoint } from '../db/open.js'
+import { globalHelp, parse, UsageError } from './context.js'
 
 export const userHelp = `Usage: weltra user create --email E --name N [--owner [--workspace NAME]]
        weltra user reset-password --email E
@@ -52,22 +49,6 @@ export async function readPassword (prompt: string): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? ''
-}
-
-async function withDeps<T> (values: Parameters<typeof configFrom>[0], fn: (deps: ReturnType<typeof createDeps>) => Promise<T>): Promise<T> {
-  const config = configFrom(values)
-  const dataDir = dataDirOf(config)
-  prepareDataDir(dataDir)
-  const assets = resolveAssets(config.storage.runtime_dir === '' ? join(dataDir, '.runtime') : config.storage.runtime_dir)
-  const { ring, status } = resolveMasterKey(config, dataDir, { nativeBinding: assets.nativeBinding })
-  const storage = openStorage(config, assets, ring)
-  const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log: createLogger('silent') })
-  try {
-    return await fn(deps)
-  } finally {
-    checkpoint(storage.sqlite)
-    storage.sqlite.close()
-  }
 }
 
 function describe (deps: ReturnType<typeof createDeps>, errors: Record<string, string>): string {

@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.js'
 import { handshake, type HandshakeResult } from '../../platform/whatsapp/verify-handshake.js'
 import { verifySignature } from '../../platform/whatsapp/webhook-signature.js'
 import { markWebhookVerified, touchLastWebhook, webhookTarget } from '../channels/channels.service.js'
-import { insertWebhookEvent } from './webhook-events.store.js'
+import { insertWebhookEvent, requeueWebhookEvents, webhookLogCounts, webhookLogPage } from './webhook-events.store.js'
 
 export type ReceiveOutcome = 'stored' | 'unknown-channel' | 'bad-signature'
 
@@ -12,7 +12,7 @@ export type ReceiveOutcome = 'stored' | 'unknown-channel' | 'bad-signature'
  * Authenticates and durably stores one delivery for the channel behind `publicId`. Resolves 'stored'
  * only after the commit; rejects when storage fails (the caller answers 503 so Meta retries).
  */
-export async function receiveDelivery (deps: Pick<Deps, 'db' | 'clock' | 'writer'>, publicId: string, raw: Uint8Array, signature: string | string[] | undefined): Promise<ReceiveOutcome> {
+export async function receiveDelivery (deps: Pick<Deps, 'db' | 'clock' | 'writer' | 'events'>, publicId: string, raw: Uint8Array, signature: string | string[] | undefined): Promise<ReceiveOutcome> {
   const target = webhookTarget(deps.db, publicId, deps.clock.now())
   if (target === undefined) return 'unknown-channel'
   if (!verifySignature(raw, signature, target.appSecrets)) return 'bad-signature'
@@ -21,6 +21,7 @@ export async function receiveDelivery (deps: Pick<Deps, 'db' | 'clock' | 'writer
     insertWebhookEvent(db, { workspaceId: target.workspaceId, channelId: target.id, raw, receivedAt: now })
     touchLastWebhook(db, target.workspaceId, target.id, now)
   })
+  deps.events.emit('webhook.stored', { workspaceId: target.workspaceId, channelId: target.id })
   return 'stored'
 }
 
@@ -31,4 +32,25 @@ export function verifyCallback (deps: Pick<Deps, 'db' | 'clock'>, publicId: stri
   const result = handshake(query, [target.verifyToken])
   if (result.ok) markWebhookVerified(deps.db, target.workspaceId, target.id, deps.clock.now())
   return result
+}
+
+/**
+ * Puts failed deliveries (or one delivery, whatever its state) back in the processing queue: the
+ * Replay button and `weltra webhooks replay`. Processing is idempotent, so replaying a processed
+ * delivery changes nothing that was already applied. Returns how many were queued.
+ */
+export function queueReplay (deps: Pick<Deps, 'db' | 'events'>, scope: { workspaceId: string | null, id?: string | undefined, channelId?: string }): number {
+  const n = requeueWebhookEvents(deps.db, { workspaceId: scope.workspaceId, id: scope.id, statuses: scope.id === undefined ? ['failed'] : ['failed', 'processed', 'ignored'] })
+  if (n > 0 && scope.workspaceId !== null) deps.events.emit('webhook.stored', { workspaceId: scope.workspaceId, channelId: scope.channelId ?? '' })
+  return n
+}
+
+/** How many stored deliveries of a workspace are in each state. */
+export function webhookCounts (deps: Pick<Deps, 'db'>, workspaceId: string): ReturnType<typeof webhookLogCounts> {
+  return webhookLogCounts(deps.db, workspaceId)
+}
+
+/** One page of the Webhook log (newest first, without payloads), with each delivery's number. */
+export function webhookLog (deps: Pick<Deps, 'db'>, workspaceId: string, options: Parameters<typeof webhookLogPage>[2]): ReturnType<typeof webhookLogPage> {
+  return webhookLogPage(deps.db, workspaceId, options)
 }

@@ -2,27 +2,12 @@
 // stored, they are stored encrypted before the 200, and nothing else is ever stored.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
-import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
+import t from 'tap'
 import { createUser } from '../../../test/helpers/accounts.js'
+import { deliver, fixtureSecret as secret, fixturesDir as fixtures, withChannel } from '../../../test/helpers/whatsapp.js'
 import { signatureHeader } from '../../platform/whatsapp/webhook-signature.js'
-import { createChannel, type Channel } from '../channels/channels.service.js'
+import { createChannel } from '../channels/channels.service.js'
 import { listWebhookEvents, payloadBytes } from './webhook-events.store.js'
-
-const fixtures = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'whatsapp', 'webhooks')
-const secret = 'fixture-app-secret-NOT-REAL-7f3c2a91'
-
-async function withChannel (t: Test, appSecret = secret): Promise<TestApp & { channel: Channel, url: string }> {
-  const env = await buildTestApp(t)
-  const owner = await createUser(env.deps, { workspace: 'Shop' })
-  const channel = createChannel(env.deps.db, owner.workspaceId!, { name: 'Main number', wabaId: '109876543210001', phoneNumberId: '110000000000101', accessToken: 'EAAG-test-token-1234', appSecret, graphApiVersion: 'v25.0' }, env.clock.now())
-  return { ...env, channel, url: `/webhooks/whatsapp/${channel.publicId}` }
-}
-
-/** Posts `body`; `signature` null sends no signature header, undefined the correct one. */
-function deliver (env: { app: TestApp['app'] }, url: string, body: Buffer, signature: string | string[] | null = signatureHeader(body, secret), headers: Record<string, string> = {}) {
-  return env.app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'x-hub-signature-256': signature as string }), ...headers } })
-}
 
 t.test('every fixture, posted byte for byte with its signature, is acknowledged and stored exactly', async (t) => {
   const env = await withChannel(t)

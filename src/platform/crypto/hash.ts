@@ -34,3 +34,12 @@ export function timingSafeEqualBytes (a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   return timingSafeEqual(a, b)
 }
+
+/**
+ * A 53-bit key of `value` (the first 53 bits of its SHA-256), exact in a JS number and in a SQLite
+ * integer. Used to index long opaque ids (wamids) compactly; callers compare the full value on a hit.
+ */
+export function hash53 (value: string): number {
+  const d = createHash('sha256').update(value).digest()
+  return d.readUIntBE(0, 6) * 32 + (d[6]! >> 3)
+}

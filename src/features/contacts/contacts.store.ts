@@ -1,0 +1,88 @@
+// Contacts of a workspace. waId and bsuid are encrypted columns (plaintext here); exact lookups go
+// through their blind indexes. Every query names the workspace.
+import { and, eq, isNull } from 'drizzle-orm'
+import type { Db } from '../../db/open.js'
+import { contacts, conversations, messageReactions, messages } from '../../db/schema.js'
+import { insertValues, ph, placeholders, plainKeys, prepared } from '../../db/prepared.js'
+
+export type Contact = typeof contacts.$inferSelect
+export type NewContact = typeof contacts.$inferInsert
+
+// Webhook processing runs the lookups and writes below for every delivery: they are prepared once per
+// handle (db/prepared.ts); writes get one statement per combination of columns, and anything that is
+// not a plain value takes the ordinary drizzle path.
+
+export function insertContact (db: Db, row: NewContact): Contact {
+  const v = insertValues(contacts, row)
+  if (v === undefined) return db.insert(contacts).values(row).returning().get()
+  return prepared(db, `contacts.insert:${v.keys.join(',')}`, () => db.insert(contacts).values(placeholders<NewContact>(v.keys)).returning().prepare()).get(v.values)!
+}
+
+export function findContact (db: Db, workspaceId: string, id: string): Contact | undefined {
+  return prepared(db, 'contacts.byId', () => db.select().from(contacts).where(and(eq(contacts.workspaceId, ph('workspaceId')), eq(contacts.id, ph('id')), isNull(contacts.deletedAt))).prepare())
+    .get({ workspaceId, id })
+}
+
+export function findContactByBsuidIndex (db: Db, workspaceId: string, index: string): Contact | undefined {
+  return prepared(db, 'contacts.byBsuidIndex', () => db.select().from(contacts).where(and(eq(contacts.workspaceId, ph('workspaceId')), eq(contacts.bsuidIndex, ph('index')), isNull(contacts.deletedAt))).prepare())
+    .get({ workspaceId, index })
+}
+
+export function findContactByWaIdIndex (db: Db, workspaceId: string, index: string): Contact | undefined {
+  return prepared(db, 'contacts.byWaIdIndex', () => db.select().from(contacts).where(and(eq(contacts.workspaceId, ph('workspaceId')), eq(contacts.waIdIndex, ph('index')), isNull(contacts.deletedAt))).prepare())
+    .get({ workspaceId, index })
+}
+
+export function updateContact (db: Db, workspaceId: string, id: string, set: Partial<NewContact>): void {
+  const keys = plainKeys(set)
+  if (keys === undefined || keys.length === 0) {
+    db.update(contacts).set(set).where(and(eq(contacts.workspaceId, workspaceId), eq(contacts.id, id))).run()
+    return
+  }
+  const statement = prepared(db, `contacts.update:${keys.join(',')}`, () =>
+    db.update(contacts).set(placeholders<Partial<NewContact>>(keys)).where(and(eq(contacts.workspaceId, ph('__workspaceId')), eq(contacts.id, ph('__id')))).prepare())
+  const values: Record<string, unknown> = { __workspaceId: workspaceId, __id: id }
+  for (const k of keys) values[k] = set[k as keyof NewContact]
+  statement.run(values)
+}
+
+/** The conversations of a contact (for merges). */
+export function contactConversations (db: Db, workspaceId: string, contactId: string): Array<typeof conversations.$inferSelect> {
+  return db.select().from(conversations).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.contactId, contactId))).all()
+}
+
+/**
+ * Moves everything of contact `from` to contact `into`: conversations (an open conversation on a
+ * number where `into` already has one is folded into it, messages and all) and reactions.
+ */
+export function moveContactHistory (db: Db, workspaceId: string, from: string, into: string, now: number): void {
+  const targetOpen = new Map(contactConversations(db, workspaceId, into).filter(c => c.status !== 'resolved').map(c => [c.channelId, c]))
+  for (const conv of contactConversations(db, workspaceId, from)) {
+    const target = conv.status === 'resolved' ? undefined : targetOpen.get(conv.channelId)
+    if (target === undefined) {
+      db.update(conversations).set({ contactId: into, updatedAt: now }).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, conv.id))).run()
+      continue
+    }
+    db.update(messages).set({ conversationId: target.id, updatedAt: now }).where(and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conv.id))).run()
+    db.update(conversations).set({
+      lastMessageAt: Math.max(target.lastMessageAt, conv.lastMessageAt),
+      lastInboundAt: maxOrNull(target.lastInboundAt, conv.lastInboundAt),
+      entryPointUntil: maxOrNull(target.entryPointUntil, conv.entryPointUntil),
+      unreadCount: target.unreadCount + conv.unreadCount,
+      updatedAt: now
+    }).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, target.id))).run()
+    db.delete(conversations).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, conv.id))).run()
+  }
+  // A reaction `into` already has on the same message wins; the rest move.
+  const theirs = db.select().from(messageReactions).where(and(eq(messageReactions.workspaceId, workspaceId), eq(messageReactions.contactId, from))).all()
+  for (const r of theirs) {
+    db.insert(messageReactions).values({ ...r, contactId: into }).onConflictDoNothing().run()
+  }
+  db.delete(messageReactions).where(and(eq(messageReactions.workspaceId, workspaceId), eq(messageReactions.contactId, from))).run()
+}
+
+function maxOrNull (a: number | null, b: number | null): number | null {
+  if (a === null) return b
+  if (b === null) return a
+  return Math.max(a, b)
+}

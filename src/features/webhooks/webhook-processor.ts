@@ -1,0 +1,269 @@
+// Processing stored deliveries into contacts, conversations, messages, statuses, reactions, media,
+// templates and channel health. The stored bytes are the source of truth: processing reads only them,
+// so a delivery can be replayed after a fix. One delivery = one savepoint inside a batch transaction
+// (one fsync per batch); a delivery that throws is rolled back alone and kept as `failed` with the
+// error, visible on the Webhook log page and replayable (`weltra webhooks replay`). Deliveries are
+// processed in arrival order by one loop per process; every step is idempotent (wamid once per
+// workspace, statuses once per (wamid, status), reactions by timestamp), so a crash between commit
+// and acknowledgement, a redelivery or a replay never duplicates anything.
+import type { Db } from '../../db/open.js'
+import type { Deps } from '../../deps.js'
+import type { Log } from '../../platform/logger.js'
+import { classifyGraphError } from '../../platform/whatsapp/errors.js'
+import { normalize, parseWebhook, type InboundEvent, type InboundMessageEvent } from '../../platform/whatsapp/webhook-payload.js'
+import { findChannel, recordChannelIssue, type Channel } from '../channels/channels.service.js'
+import { changeIdentity, findWhatsAppContact, touchContactInbound, upsertWhatsAppContact, type WhatsAppIdentity } from '../contacts/contacts.service.js'
+import { applyEdit, applyReaction, applyRevoke, recordInbound, recordStatus, type MessageChange } from '../inbox/messaging.service.js'
+import { queueMedia } from '../media/media.service.js'
+import { applyTemplateEvent } from '../templates/templates.service.js'
+import { loadWebhookEvent, payloadBytes, pendingWebhookEvents, settleWebhookEvent, webhookEventStatus, type WebhookEvent } from './webhook-events.store.js'
+
+/** What processing one delivery changed, emitted on the event bus after commit. */
+interface Effects {
+  changes: MessageChange[]
+  media: boolean
+  channelChanged: boolean
+  templateWabas: Set<string>
+}
+
+interface Outcome { status: 'processed' | 'ignored', note: string | null }
+
+const mediaKinds = new Set(['image', 'video', 'audio', 'document', 'sticker'])
+
+/**
+ * Processes one stored delivery inside the caller's transaction; throws to fail it (the caller rolls
+ * back to its savepoint). Pure with respect to the outside world: no network, no events.
+ */
+export function processDelivery (db: Db, stored: WebhookEvent, now: number, effects: Effects, log: Log): Outcome {
+  const channel = findChannel(db, stored.workspaceId, stored.channelId)
+  if (channel === undefined) return { status: 'ignored', note: 'The number was disconnected before this delivery was processed.' }
+  const parsed = parseWebhook(payloadBytes(stored))
+  if (!parsed.ok) return { status: 'ignored', note: `Not a WhatsApp payload (${parsed.reason}).` }
+  const events = normalize(parsed.payload)
+  const notes: string[] = []
+  let handled = 0
+  for (const event of events) {
+    const note = handleEvent(db, channel, event, now, effects, log)
+    if (note === null) handled++
+    else notes.push(note)
+  }
+  const note = notes.length === 0 ? null : summarise(notes)
+  if (events.length === 0) return { status: 'ignored', note: 'The delivery carried no change.' }
+  return { status: handled === 0 ? 'ignored' : 'processed', note }
+}
+
+/** Handles one normalised event; returns null when applied, or a note saying what was set aside. */
+function handleEvent (db: Db, channel: Channel, event: InboundEvent, now: number, effects: Effects, log: Log): string | null {
+  switch (event.kind) {
+    case 'message':
+    case 'status':
+    case 'error':
+      if (event.phoneNumberId !== channel.phoneNumberId) {
+        log.warn({ channelId: channel.id, phoneNumberId: event.phoneNumberId, kind: event.kind }, 'webhook change for a phone number id that is not this channel\'s: ignored')
+        return `Ignored a ${event.kind} for phone number id ${event.phoneNumberId ?? '(none)'}, which is not this channel's number.`
+      }
+      if (event.kind === 'message') return handleMessage(db, channel, event, now, effects)
+      if (event.kind === 'status') {
+        if (event.wamid.length > maxWamidLength) return `Ignored a status whose message id is ${event.wamid.length} characters long.`
+        const { change } = recordStatus(db, { workspaceId: channel.workspaceId, channelId: channel.id, event }, now)
+        if (change !== undefined) effects.changes.push(change)
+        const code = event.errors[0]?.code ?? null
+        if (event.status === 'failed' && code !== null && classifyGraphError(code, 400).retry === 'pause-channel') {
+          recordChannelIssue(db, channel, { source: 'webhook', code, title: event.errors[0]?.title ?? event.errors[0]?.message ?? 'Message failed', detail: event.errors[0]?.details ?? null }, now)
+          effects.channelChanged = true
+        }
+        return null
+      }
+      recordChannelIssue(db, channel, { source: 'webhook', code: event.error.code, title: event.error.title ?? event.error.message ?? 'WhatsApp reported an error', detail: event.error.details ?? event.error.message }, now)
+      effects.channelChanged = true
+      return null
+    case 'template':
+      if (event.wabaId !== null && event.wabaId !== channel.wabaId) return `Ignored a template update for WhatsApp Business Account ${event.wabaId}, which is not this channel's.`
+      if (applyTemplateEvent(db, channel.workspaceId, { ...event, wabaId: channel.wabaId }, now)) effects.templateWabas.add(channel.wabaId)
+      return null
+    case 'unknown':
+      return `Kept a change Weltra does not handle (${event.field ?? 'no field'}: ${event.reason}).`
+  }
+}
+
+/** Meta's wamids are ~60 characters; anything far longer is not one (and would bloat every index). */
+const maxWamidLength = 512
+
+function handleMessage (db: Db, channel: Channel, event: InboundMessageEvent, now: number, effects: Effects): string | null {
+  const ws = channel.workspaceId
+  if (event.wamid.length > maxWamidLength) return `Ignored a message whose id is ${event.wamid.length} characters long (not a WhatsApp message id).`
+  const who: WhatsAppIdentity = {
+    bsuid: event.fromUserId ?? event.profile?.userId ?? null,
+    waId: event.from ?? event.profile?.waId ?? null,
+    parentBsuid: event.fromParentUserId ?? event.profile?.parentUserId ?? null,
+    profileName: event.profile?.name ?? null,
+    username: event.profile?.username ?? null
+  }
+  const body = event.body
+  let contact
+  if (body.type === 'system') {
+    // Number / user-id changes: find the person by the old ids, then give them the new ones.
+    const old = { bsuid: body.previousUserId ?? who.bsuid, waId: who.waId }
+    contact = findWhatsAppContact(db, ws, old) ?? findWhatsAppContact(db, ws, { bsuid: body.userId, waId: body.waId })
+    if (contact === undefined) contact = upsertWhatsAppContact(db, ws, { ...who, bsuid: body.userId ?? who.bsuid, waId: body.waId ?? who.waId }, now)
+    else contact = changeIdentity(db, ws, contact, { bsuid: body.userId, waId: body.waId }, now)
+  } else {
+    contact = upsertWhatsAppContact(db, ws, who, now)
+  }
+  if (contact === undefined) return `Ignored message ${event.wamid}: it names no sender (no user id, no phone).`
+  const at = event.timestamp ?? now
+  if (body.type === 'reaction') {
+    if (body.messageId === null) return `Ignored reaction ${event.wamid}: it names no message.`
+    const change = applyReaction(db, { workspaceId: ws, contactId: contact.id, targetWamid: body.messageId, emoji: body.emoji, timestamp: at }, now)
+    if (change !== undefined) effects.changes.push(change)
+    return null
+  }
+  if (body.type === 'edit') {
+    const change = applyEdit(db, { workspaceId: ws, channelId: channel.id, contactId: contact.id, event, body }, now)
+    if (change !== undefined) effects.changes.push(change)
+    return null
+  }
+  if (body.type === 'revoke') {
+    const change = applyRevoke(db, ws, body.originalMessageId, at, now)
+    if (change !== undefined) effects.changes.push(change)
+    return null
+  }
+  const stored = recordInbound(db, { workspaceId: ws, channelId: channel.id, contactId: contact.id, event }, now)
+  if (stored === undefined) return null // a redelivered wamid: already stored once
+  if (body.type !== 'system' && (contact.lastInboundAt ?? 0) < at) touchContactInbound(db, ws, contact.id, at, now)
+  effects.changes.push({ kind: 'created', conversationId: stored.conversation.id, messageId: stored.message.id, direction: 'in' })
+  if (mediaKinds.has(body.type) && 'media' in body) {
+    const kind = body.type === 'audio' && 'voice' in body && body.voice ? 'voice' : body.type
+    queueMedia(db, {
+      workspaceId: ws,
+      messageId: stored.message.id,
+      channelId: channel.id,
+      graphMediaId: body.media.id,
+      kind: kind as 'image' | 'video' | 'audio' | 'voice' | 'document' | 'sticker',
+      mimeType: body.media.mimeType,
+      sha256Base64: body.media.sha256,
+      fileName: body.type === 'document' ? body.filename : null
+    }, now)
+    effects.media = true
+  }
+  return null
+}
+
+function summarise (notes: string[]): string {
+  const unique = [...new Set(notes)]
+  const head = unique.slice(0, 5).join(' ')
+  return (unique.length > 5 ? `${head} (+${unique.length - 5} more)` : head).slice(0, 2000)
+}
+
+/** A safe one-line error for the Webhook log: the message only, never the payload or parameters. */
+function errorNote (err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return `Processing failed: ${message.split('\n')[0]!.slice(0, 500)}`
+}
+
+export interface ProcessSummary { processed: number, ignored: number, failed: number }
+
+/**
+ * Processes up to `limit` pending deliveries (all workspaces) in one transaction, a savepoint each,
+ * then emits their events. Synchronous; returns what happened.
+ */
+export function processPendingBatch (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'>, limit = 50): ProcessSummary {
+  const { db, sqlite } = deps
+  const log = deps.log.child({ worker: 'webhooks' })
+  const summary: ProcessSummary = { processed: 0, ignored: 0, failed: 0 }
+  const emitted: Array<{ workspaceId: string, channelId: string, effects: Effects }> = []
+  sqlite.transaction(() => {
+    const now = deps.clock.now()
+    for (const pending of pendingWebhookEvents(db, limit)) {
+      // Another process (the CLI) may have taken it since the list was read.
+      if (webhookEventStatus(db, pending.id) !== 'pending') continue
+      const stored = pending
+      const effects: Effects = { changes: [], media: false, channelChanged: false, templateWabas: new Set() }
+      sqlite.exec('SAVEPOINT webhook_event')
+      let outcome: Outcome | undefined
+      let failure: unknown
+      try {
+        outcome = processDelivery(db, loadWebhookEvent(db, stored.id), now, effects, log)
+        sqlite.exec('RELEASE webhook_event')
+      } catch (err) {
+        if (!sqlite.inTransaction) throw err
+        sqlite.exec('ROLLBACK TO webhook_event')
+        sqlite.exec('RELEASE webhook_event')
+        failure = err
+      }
+      if (outcome !== undefined) {
+        settleWebhookEvent(db, stored.id, outcome.status, outcome.note, now)
+        summary[outcome.status]++
+        emitted.push({ workspaceId: stored.workspaceId, channelId: stored.channelId, effects })
+      } else {
+        log.error({ err: failure, eventId: stored.id, workspaceId: stored.workspaceId }, 'webhook delivery failed to process')
+        settleWebhookEvent(db, stored.id, 'failed', errorNote(failure), now)
+        summary.failed++
+      }
+    }
+  }).immediate()
+  for (const { workspaceId, channelId, effects } of emitted) {
+    for (const c of effects.changes) {
+      if (c.kind === 'created') deps.events.emit('message.created', { workspaceId, conversationId: c.conversationId, messageId: c.messageId, direction: c.direction })
+      else deps.events.emit('message.updated', { workspaceId, conversationId: c.conversationId, messageId: c.messageId })
+    }
+    if (effects.media) deps.events.emit('media.queued', { workspaceId })
+    if (effects.channelChanged) deps.events.emit('channel.changed', { workspaceId, channelId })
+    for (const wabaId of effects.templateWabas) deps.events.emit('template.changed', { workspaceId, wabaId })
+  }
+  return summary
+}
+
+/** Processes every pending delivery now (start-up, tests, the CLI). */
+export function processAllPending (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'>): ProcessSummary {
+  const total: ProcessSummary = { processed: 0, ignored: 0, failed: 0 }
+  for (;;) {
+    const s = processPendingBatch(deps)
+    total.processed += s.processed; total.ignored += s.ignored; total.failed += s.failed
+    if (s.processed + s.ignored + s.failed === 0) return total
+  }
+}
+
+export interface WebhookProcessor {
+  /** Processes soon (after a delivery was stored). */
+  kick: () => void
+  /** Stops; resolves once the batch in progress (if any) is committed. */
+  stop: () => Promise<void>
+}
+
+/**
+ * The processing loop of a server: drains the backlog at start (deliveries acknowledged before a
+ * crash), then runs after every stored delivery (kick) and polls every few seconds for anything a
+ * CLI replay queued. Batches are synchronous; between batches the event loop serves requests.
+ */
+export function startWebhookProcessor (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'>, options: { pollMs?: number } = {}): WebhookProcessor {
+  const pollMs = options.pollMs ?? 5000
+  let stopped = false
+  let scheduled: NodeJS.Immediate | undefined
+  const log = deps.log.child({ worker: 'webhooks' })
+  const run = (): void => {
+    scheduled = undefined
+    if (stopped) return
+    try {
+      const s = processPendingBatch(deps)
+      if (s.processed + s.ignored + s.failed > 0) scheduled = setImmediate(run)
+    } catch (err) {
+      // Storage trouble (disk full, locked): the deliveries stay pending and are retried at the next poll.
+      log.error({ err }, 'webhook processing paused')
+    }
+  }
+  const kick = (): void => { if (!stopped && scheduled === undefined) scheduled = setImmediate(run) }
+  const poll = setInterval(kick, pollMs)
+  poll.unref()
+  const unsubscribe = deps.events.on('webhook.stored', kick)
+  kick()
+  return {
+    kick,
+    stop: async () => {
+      stopped = true
+      unsubscribe()
+      clearInterval(poll)
+      if (scheduled !== undefined) clearImmediate(scheduled)
+    }
+  }
+}
