@@ -20,9 +20,12 @@ import { homeRoutes } from './features/home/home.routes.js'
 import { authRoutes } from './features/auth/auth.routes.js'
 import { sessionAuthenticator } from './features/auth/sessions.service.js'
 import { inboxRoutes } from './features/inbox/inbox.routes.js'
+import { mediaRoutes } from './features/media/media.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import { accountRoutes } from './features/account/account.routes.js'
 import { webhooksRoutes } from './features/webhooks/webhooks.routes.js'
+import { webhookLogRoutes } from './features/webhooks/webhook-log.routes.js'
+import { channelsRoutes } from './features/channels/channels.routes.js'
 
 export interface BuildOptions {
   /** Read the TLS certificate and key from config and serve HTTPS. */
@@ -77,7 +80,8 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
     version: deps.assets.version,
     defaultTimeZone: config.ui.default_time_zone,
     now: deps.clock.now,
-    cache: options.cacheTemplates ?? true
+    cache: options.cacheTemplates ?? true,
+    sandbox: () => deps.lifecycle.demo === true
   })
   installErrorHandling(app)
   installAccessControl(app, { authenticate: sessionAuthenticator(deps), publicOrigin: new URL(publicUrl(config)).origin })
@@ -88,9 +92,12 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(homeRoutes, deps)
   await app.register(authRoutes, deps)
   await app.register(inboxRoutes, deps)
+  await app.register(mediaRoutes, deps)
   await app.register(workspacesRoutes, deps)
   await app.register(accountRoutes, deps)
   await app.register(webhooksRoutes, deps)
+  await app.register(webhookLogRoutes, deps)
+  await app.register(channelsRoutes, deps)
 
   return app
 }

@@ -38,7 +38,7 @@ export interface Deps {
   /** Batches durable writes of concurrent requests into one commit (webhook ingest). */
   writer: GroupCommitter
   /** Set when shutdown begins: readiness turns 503 and workers stop taking work. */
-  lifecycle: { closing: boolean }
+  lifecycle: { closing: boolean, demo?: boolean }
 }
 
 export { StartupError }

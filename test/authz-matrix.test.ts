@@ -11,13 +11,16 @@ import { invites } from '../src/db/schema.js'
 import { sha256Hex } from '../src/platform/crypto/index.js'
 import { emailIndex } from '../src/features/auth/credentials.js'
 import { sessionHandle } from '../src/features/account/account.service.js'
+import { createChannel } from '../src/features/channels/channels.service.js'
+import { startFakeGraph } from '../src/platform/whatsapp/fake-graph.js'
 
 type Actor = 'anonymous' | 'agent' | 'admin' | 'owner' | 'outsider'
 const actors: Actor[] = ['anonymous', 'outsider', 'agent', 'admin', 'owner']
 const skipped = (url: string): boolean => url.startsWith('/static/')
 
-async function world (t: Test) {
-  const env = await buildTestApp(t)
+async function world (t: Test, graphUrl: string) {
+  // Routes that call Meta talk to a local fake Graph API, never to the internet.
+  const env = await buildTestApp(t, { set: { 'whatsapp.graph_base_url': graphUrl } })
   const { deps, app } = env
   const owner = await createUser(deps, { workspace: 'Workspace A' })
   const admin = await createUser(deps)
@@ -27,6 +30,7 @@ async function world (t: Test) {
   addMember(deps, wsA, admin.id, 'admin')
   addMember(deps, wsA, agent.id, 'agent')
   const now = deps.clock.now()
+  const channel = createChannel(deps.db, wsA, { name: 'Matrix number', wabaId: '109876543210001', phoneNumberId: '110000000000101', accessToken: 'EAAG-matrix-token-0000', appSecret: 'matrix-app-secret-0000', graphApiVersion: 'v25.0' }, now)
   const invite = deps.db.insert(invites).values({ workspaceId: wsA, email: 'invitee@example.com', emailIndex: emailIndex('invitee@example.com'), role: 'agent', tokenHash: sha256Hex('matrix-token'), invitedBy: owner.id, expiresAt: now + 86_400_000, createdAt: now }).returning().get()
   const cookies: Record<Actor, string | undefined> = {
     anonymous: undefined,
@@ -37,7 +41,7 @@ async function world (t: Test) {
   }
   const agentSession = deps.sqlite.prepare('SELECT id FROM sessions WHERE user_id = ?').get(agent.id) as { id: string }
   // Session routes take a handle derived from the id (the id is half of the cookie token).
-  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: sessionHandle(agentSession.id) }
+  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: sessionHandle(agentSession.id), channelId: channel.id }
   return { env, cookies, params }
 }
 
@@ -60,12 +64,14 @@ async function request (app: FastifyInstance, method: string, url: string, cooki
 }
 
 t.test('every route answers each kind of visitor as its policy says', async (t) => {
+  const fake = await startFakeGraph()
+  t.teardown(() => fake.close())
   const probe = await buildTestApp(t)
   const routes = probe.app.routeTable.filter(r => r.method !== 'HEAD' && !skipped(r.url) && r.policy !== 'webhook')
   t.ok(routes.length > 5, `${routes.length} routes under test`)
   for (const route of routes) {
     // A fresh world per route: some requests change state (remove a member, end a session …).
-    const { env, cookies, params } = await world(t)
+    const { env, cookies, params } = await world(t, fake.url)
     const url = fill(route.url, params)
     if (url === undefined) { t.fail(`${route.method} ${route.url}: unknown path parameter, add it to the matrix`); continue }
     const hasParams = url !== route.url

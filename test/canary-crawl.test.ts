@@ -6,6 +6,7 @@ import t from 'tap'
 import { buildTestApp } from './helpers/build-test-app.js'
 import { addMember, createUser, get, post, signIn } from './helpers/accounts.js'
 import { sessionHandle } from '../src/features/account/account.service.js'
+import { createChannel } from '../src/features/channels/channels.service.js'
 
 t.test('nothing of workspace A reaches any role of workspace B, whatever ids are tried', async (t) => {
   const { app, deps } = await buildTestApp(t)
@@ -17,16 +18,18 @@ t.test('nothing of workspace A reaches any role of workspace B, whatever ids are
   t.equal((await post(app, '/settings/members/invite', { email: `${canary.toLowerCase()}-invitee@example.com`, role: 'agent' }, ownerACookie)).statusCode, 303)
   const inviteA = deps.sqlite.prepare('SELECT id FROM invites').get() as { id: string }
   const sessionA = deps.sqlite.prepare('SELECT id FROM sessions WHERE user_id = ?').get(ownerA.id) as { id: string }
+  const channelA = createChannel(deps.db, ownerA.workspaceId!, { name: `${canary} number`, wabaId: '109876543210001', phoneNumberId: '110000000000101', accessToken: `EAAG-${canary}-token`, appSecret: `${canary}-app-secret`, graphApiVersion: 'v25.0', verifiedName: `${canary} Verified` }, deps.clock.now())
 
   const ownerB = await createUser(deps, { name: 'Bea Owner', workspace: 'Workspace B' })
   const adminB = await createUser(deps, { name: 'Bia Admin' })
   const agentB = await createUser(deps, { name: 'Beto Agent' })
   addMember(deps, ownerB.workspaceId!, adminB.id, 'admin')
   addMember(deps, ownerB.workspaceId!, agentB.id, 'agent')
-  const idsOfA: Record<string, string> = { userId: agentA.id, inviteId: inviteA.id, id: sessionHandle(sessionA.id) }
+  const idsOfA: Record<string, string> = { userId: agentA.id, inviteId: inviteA.id, id: sessionHandle(sessionA.id), channelId: channelA.id }
 
   // Control: the canaries are visible to A's own members, so their absence below means something.
   t.match((await get(app, '/settings/members', ownerACookie)).body, canary)
+  t.match((await get(app, `/settings/channels/${channelA.id}`, ownerACookie)).body, canary)
 
   const routes = app.routeTable.filter(r => r.method === 'GET' && !r.url.startsWith('/static/'))
   let fetched = 0

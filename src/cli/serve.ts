@@ -13,6 +13,8 @@ import { createLogger, type Log } from '../platform/logger.js'
 import { acquirePidFile, releasePidFile } from './pid-file.js'
 import { createTransport } from '../platform/mail/transports.js'
 import { startMailWorker } from '../features/mail/mail.worker.js'
+import { startMediaWorker } from '../features/media/media.worker.js'
+import { startWebhookProcessor } from '../features/webhooks/webhook-processor.js'
 import { configFrom, globalHelp, parse } from './context.js'
 
 export const serveHelp = `Usage: weltra serve [options]
@@ -56,6 +58,11 @@ export async function start (config: Config, log: Log = createLogger(config.log.
   const transport = createTransport(config.email, log)
   const mailWorker = startMailWorker(deps, transport, { from: config.email.from })
   const stopKicking = deps.events.on('mail.queued', () => mailWorker.kick())
+  // Downloads inbound media right after ingest (and whatever was left pending before a restart).
+  const mediaWorker = startMediaWorker(deps)
+  const stopMediaKicking = deps.events.on('media.queued', () => mediaWorker.kick())
+  // Drains deliveries acknowledged before a crash or restart, then follows every new one.
+  const webhookProcessor = startWebhookProcessor(deps)
   const url = publicUrl(config)
   log.info({ listen: config.server.listen, publicUrl: url, version: assets.version, build: assets.buildId, startupMs: Math.round(performance.now()) }, 'weltra is ready')
 
@@ -71,7 +78,10 @@ export async function start (config: Config, log: Log = createLogger(config.log.
       } finally {
         clearTimeout(force)
         stopKicking()
+        await webhookProcessor.stop()
         await mailWorker.stop()
+        stopMediaKicking()
+        await mediaWorker.stop()
         await transport.close?.()
         try { checkpoint(storage.sqlite) } catch (err) { log.error({ err }, 'final checkpoint failed') }
         storage.sqlite.close()

@@ -114,7 +114,7 @@ export function watchPort (port: number, intervalMs = 25): { stop: () => Promise
 export interface HttpResult { status: number, headers: Record<string, string | string[] | undefined>, body: string }
 
 /** One GET (or other method) to 127.0.0.1:port; a fresh connection unless an agent is given. */
-export async function httpGet (port: number, path: string, options: { method?: string, timeoutMs?: number, headers?: Record<string, string> } = {}): Promise<HttpResult> {
+export async function httpGet (port: number, path: string, options: { method?: string, timeoutMs?: number, headers?: Record<string, string>, body?: Buffer } = {}): Promise<HttpResult> {
   return await new Promise<HttpResult>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', agent: false, headers: options.headers, timeout: options.timeoutMs ?? 5000 }, (res) => {
       let body = ''
@@ -125,7 +125,7 @@ export async function httpGet (port: number, path: string, options: { method?: s
     })
     req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)))
     req.on('error', reject)
-    req.end()
+    req.end(options.body)
   })
 }
 

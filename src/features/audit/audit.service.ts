@@ -12,6 +12,7 @@ export type AuditAction =
   | 'recovery_code_used' | 'recovery_codes_regenerated' | 'account_created' | 'instance_setup'
   | 'workspace_created' | 'workspace_renamed' | 'workspace_two_factor_required' | 'workspace_two_factor_optional'
   | 'member_invited' | 'invite_revoked' | 'invite_accepted' | 'member_role_changed' | 'member_removed' | 'member_left'
+  | 'webhooks_replayed' | 'channel_connected' | 'channel_renamed' | 'channel_credentials_replaced' | 'channel_disconnected'
 
 export interface AuditEntry {
   action: AuditAction

@@ -36,6 +36,8 @@ export interface RenderOptions {
   now: () => number
   /** Cache compiled templates (production). */
   cache: boolean
+  /** True while the instance runs as the demo sandbox (`weltra demo`): every page says so. */
+  sandbox?: () => boolean
 }
 
 declare module 'fastify' {
@@ -109,6 +111,7 @@ export function installRendering (app: FastifyInstance, options: RenderOptions):
       workspace: req.principal?.workspace,
       workspaces: req.principal?.workspaces ?? [],
       principal: req.principal,
+      sandbox: options.sandbox?.() === true,
       ...data
     }
   }
