@@ -90,6 +90,14 @@ export const workspaces = sqliteTable('workspaces', {
   name: text().notNull(),
   /** Members must have two-factor authentication on to use this workspace. */
   requireTwoFactor: integer({ mode: 'boolean' }).notNull().default(false),
+  /** Inbox: replying to an unassigned conversation assigns it to the one who replied. */
+  selfAssignOnReply: integer({ mode: 'boolean' }).notNull().default(true),
+  /** Inbox: new conversations are assigned round-robin among available agents ('none' leaves them unassigned). */
+  autoAssign: text({ enum: ['none', 'round_robin'] }).notNull().default('none'),
+  /** Inbox: a message on a resolved conversation reopens it ('reopen') or starts a new one ('new'). */
+  resolvedReply: text({ enum: ['reopen', 'new'] }).notNull().default('reopen'),
+  /** Inbox: opening a conversation sends read receipts for the customer's messages. */
+  sendReadReceipts: integer({ mode: 'boolean' }).notNull().default(true),
   createdAt: timestampMs().notNull(),
   updatedAt: timestampMs().notNull(),
   deletedAt: timestampMs()
@@ -99,6 +107,10 @@ export const memberships = sqliteTable('memberships', {
   workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
   userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
   role: text({ enum: ['owner', 'admin', 'agent'] }).notNull(),
+  /** Takes part in round-robin assignment (the member's own "available" switch). */
+  available: integer({ mode: 'boolean' }).notNull().default(true),
+  /** When round-robin last gave this member a conversation (the next goes to the longest waiting). */
+  lastAssignedAt: timestampMs(),
   createdAt: timestampMs().notNull(),
   updatedAt: timestampMs().notNull()
 }, (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user').on(t.userId)])
@@ -263,6 +275,10 @@ export const conversations = sqliteTable('conversations', {
   /** 72 h free-entry-point window when the contact came from a click-to-WhatsApp ad. */
   entryPointUntil: timestampMs(),
   unreadCount: integer().notNull().default(0),
+  /** A snoozed conversation comes back (status open) at this time. */
+  snoozedUntil: timestampMs(),
+  /** The newest message (for the list's preview line). */
+  lastMessageId: text(),
   createdAt: timestampMs().notNull(),
   updatedAt: timestampMs().notNull(),
   resolvedAt: timestampMs()
@@ -270,6 +286,8 @@ export const conversations = sqliteTable('conversations', {
   uniqueIndex('conversations_workspace_id').on(t.workspaceId, t.id),
   uniqueIndex('conversations_one_open').on(t.workspaceId, t.channelId, t.contactId).where(sql`${t.status} <> 'resolved'`),
   index('conversations_list').on(t.workspaceId, t.status, t.lastMessageAt),
+  index('conversations_assignee').on(t.workspaceId, t.assigneeId, t.status, t.lastMessageAt),
+  index('conversations_snoozed').on(t.status, t.snoozedUntil),
   index('conversations_contact').on(t.workspaceId, t.contactId, t.lastMessageAt),
   foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade'),
   foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade')
@@ -285,7 +303,8 @@ export const messages = sqliteTable('messages', {
   workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
   conversationId: text().notNull(),
   channelId: text().notNull(),
-  direction: text({ enum: ['in', 'out'] }).notNull(),
+  /** 'note': a private note of the team, never sent. */
+  direction: text({ enum: ['in', 'out', 'note'] }).notNull(),
   wamid: text(),
   wamidKey: integer(),
   type: text().notNull(),
@@ -312,10 +331,13 @@ export const messages = sqliteTable('messages', {
   editedAt: timestampMs(),
   revokedAt: timestampMs(),
   authorId: text().references(() => users.id, { onDelete: 'set null' }),
+  /** Outbound: the id the browser generated for this send, so a double submit sends once. */
+  clientId: text(),
   createdAt: timestampMs().notNull(),
   updatedAt: timestampMs().notNull()
 }, (t) => [
   uniqueIndex('messages_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('messages_client_id').on(t.workspaceId, t.clientId).where(sql`${t.clientId} IS NOT NULL`),
   uniqueIndex('messages_wamid').on(t.workspaceId, t.wamidKey).where(sql`${t.wamidKey} IS NOT NULL`),
   index('messages_thread').on(t.workspaceId, t.conversationId, t.timestamp),
   foreignKey({ columns: [t.workspaceId, t.conversationId], foreignColumns: [conversations.workspaceId, conversations.id] }).onDelete('cascade'),
@@ -430,4 +452,74 @@ export const channelIssues = sqliteTable('channel_issues', {
 }, (t) => [
   index('channel_issues_recent').on(t.workspaceId, t.channelId, t.at),
   foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade')
+])
+
+// ── inbox ─────────────────────────────────────────────────────────────────
+/** What the outbound worker must send: one row per outbound message, written with it. */
+export const messageOutbox = sqliteTable('message_outbox', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  messageId: text().notNull(),
+  channelId: text().notNull(),
+  status: text({ enum: ['pending', 'sending', 'done', 'failed'] }).notNull().default('pending'),
+  attempts: integer().notNull().default(0),
+  nextAttemptAt: timestampMs().notNull(),
+  leaseUntil: timestampMs(),
+  /** Set when an attempt's outcome is unknown (timeout, reset): reconcile before any re-send. */
+  ambiguousSince: timestampMs(),
+  lastError: text(),
+  createdAt: timestampMs().notNull(),
+  doneAt: timestampMs()
+}, (t) => [
+  uniqueIndex('message_outbox_message').on(t.workspaceId, t.messageId),
+  index('message_outbox_due').on(t.status, t.nextAttemptAt),
+  foreignKey({ columns: [t.workspaceId, t.messageId], foreignColumns: [messages.workspaceId, messages.id] }).onDelete('cascade'),
+  foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade')
+])
+
+/** Conversation labels of a workspace. */
+export const labels = sqliteTable('labels', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  name: text().notNull(),
+  colour: integer().notNull().default(0),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('labels_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('labels_name').on(t.workspaceId, t.name)
+])
+
+export const conversationLabels = sqliteTable('conversation_labels', {
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  conversationId: text().notNull(),
+  labelId: text().notNull(),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  primaryKey({ columns: [t.workspaceId, t.conversationId, t.labelId] }),
+  index('conversation_labels_label').on(t.workspaceId, t.labelId),
+  foreignKey({ columns: [t.workspaceId, t.conversationId], foreignColumns: [conversations.workspaceId, conversations.id] }).onDelete('cascade'),
+  foreignKey({ columns: [t.workspaceId, t.labelId], foreignColumns: [labels.workspaceId, labels.id] }).onDelete('cascade')
+])
+
+/** Canned responses: typed with "/" in the composer; `{{contact.name}}`-style variables with fallbacks. */
+export const cannedResponses = sqliteTable('canned_responses', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  shortcut: text().notNull(),
+  body: text().notNull(),
+  createdBy: text().references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull()
+}, (t) => [uniqueIndex('canned_responses_shortcut').on(t.workspaceId, t.shortcut)])
+
+/** @mentions in private notes (notification feature reads these). */
+export const noteMentions = sqliteTable('note_mentions', {
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  messageId: text().notNull(),
+  userId: text().notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  primaryKey({ columns: [t.workspaceId, t.messageId, t.userId] }),
+  index('note_mentions_user').on(t.userId, t.createdAt),
+  foreignKey({ columns: [t.workspaceId, t.messageId], foreignColumns: [messages.workspaceId, messages.id] }).onDelete('cascade')
 ])

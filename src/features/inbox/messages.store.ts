@@ -1,7 +1,7 @@
 // Conversations, messages, statuses and reactions of a workspace. `content` is an encrypted column
 // (JSON text here). Every query names the workspace; wamids are found by their 53-bit key, probing
 // the next keys on the (astronomically rare) collision and always comparing the full wamid.
-import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, isNull, ne, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { conversations, messageReactions, messages, messageStatuses } from '../../db/schema.js'
 import { hash53 } from '../../platform/crypto/index.js'
@@ -159,4 +159,11 @@ export function upsertReaction (db: Db, row: { workspaceId: string, targetWamid:
 export function reactionsTo (db: Db, workspaceId: string, targetWamid: string): Reaction[] {
   return db.select().from(messageReactions).where(and(eq(messageReactions.workspaceId, workspaceId), eq(messageReactions.targetWamidKey, hash53(targetWamid)), eq(messageReactions.targetWamid, targetWamid))).all()
     .filter(r => r.emoji !== null)
+}
+
+/** The contact's most recent resolved conversation on a number (reopened when they write again). */
+export function latestResolvedConversation (db: Db, workspaceId: string, channelId: string, contactId: string): Conversation | undefined {
+  return db.select().from(conversations)
+    .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.channelId, channelId), eq(conversations.contactId, contactId), eq(conversations.status, 'resolved')))
+    .orderBy(desc(conversations.lastMessageAt)).limit(1).get()
 }

@@ -4,7 +4,7 @@
 import type { Db } from '../../db/open.js'
 import type { InboundMessageEvent, StatusEvent, WaMessageBody } from '../../platform/whatsapp/webhook-payload.js'
 import {
-  findMessage, findOpenConversation, insertConversation, insertMessage, insertStatusOnce, markStatusApplied, messageByWamid,
+  findMessage, findOpenConversation, insertConversation, latestResolvedConversation, insertMessage, insertStatusOnce, markStatusApplied, messageByWamid,
   parkedStatuses, updateConversation, updateMessage, upsertReaction, findReaction, type Conversation, type Message, type MessageStatusRow
 } from './messages.store.js'
 
@@ -47,6 +47,8 @@ export interface InboundInput {
   channelId: string
   contactId: string
   event: InboundMessageEvent
+  /** A message on a resolved conversation reopens it, or starts a new one (workspace setting). */
+  resolvedReply?: 'reopen' | 'new'
 }
 
 /**
@@ -61,6 +63,13 @@ export function recordInbound (db: Db, input: InboundInput, now: number): { mess
   const opensWindow = !nonUserTypes.has(event.body.type)
   let conversation = findOpenConversation(db, workspaceId, input.channelId, input.contactId)
   let newConversation = false
+  if (conversation === undefined && input.resolvedReply !== 'new') {
+    const resolved = latestResolvedConversation(db, workspaceId, input.channelId, input.contactId)
+    if (resolved !== undefined) {
+      updateConversation(db, workspaceId, resolved.id, { status: 'open', resolvedAt: null, updatedAt: now })
+      conversation = { ...resolved, status: 'open', resolvedAt: null }
+    }
+  }
   if (conversation === undefined) {
     conversation = insertConversation(db, { workspaceId, channelId: input.channelId, contactId: input.contactId, status: 'open', lastMessageAt: at, createdAt: now, updatedAt: now })
     newConversation = true
@@ -100,6 +109,10 @@ export function recordInbound (db: Db, input: InboundInput, now: number): { mess
     createdAt: now,
     updatedAt: now
   })
+  if (at >= conversation.lastMessageAt || conversation.lastMessageId === null) {
+    updateConversation(db, workspaceId, conversation.id, { lastMessageId: message.id })
+    conversation = { ...conversation, lastMessageId: message.id }
+  }
   return { message, conversation, newConversation }
 }
 
@@ -230,6 +243,9 @@ function applyStatusRow (db: Db, message: Message, s: MessageStatusRow, now: num
 }
 
 /** Outbound rows are written by the send path (the inbox composer); exported for it and for tests. */
-export function insertOutbound (db: Db, row: { workspaceId: string, conversationId: string, channelId: string, type: string, content: MessageContent, authorId: string | null }, now: number): Message {
-  return insertMessage(db, { ...row, content: JSON.stringify(row.content), direction: 'out', status: 'queued', statusRank: 0, timestamp: now, createdAt: now, updatedAt: now })
+export function insertOutbound (db: Db, row: { workspaceId: string, conversationId: string, channelId: string, type: string, content: MessageContent, authorId: string | null, clientId?: string | null, direction?: 'out' | 'note' }, now: number): Message {
+  const { direction = 'out', clientId = null, ...rest } = row
+  const message = insertMessage(db, { ...rest, clientId, content: JSON.stringify(row.content), direction, status: direction === 'note' ? 'note' : 'queued', statusRank: 0, timestamp: now, createdAt: now, updatedAt: now })
+  updateConversation(db, row.workspaceId, row.conversationId, { lastMessageAt: now, lastMessageId: message.id, updatedAt: now })
+  return message
 }

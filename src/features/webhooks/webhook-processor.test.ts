@@ -192,8 +192,15 @@ t.test('conversations: one open per contact and number; the 24-hour window follo
   t.equal(env.count('conversations'), 2)
   t.equal(env.count('contacts'), 1)
 
-  // Resolved: the next message starts a new conversation.
-  env.deps.sqlite.prepare("UPDATE conversations SET status = 'resolved'").run()
+  // Resolved: by default the next message reopens the conversation…
+  env.deps.sqlite.prepare("UPDATE conversations SET status = 'resolved', resolved_at = 1").run()
+  await post(env, envelope(messagesValue([ana], { messages: [message('wamid.W3b', ana, 'text', { body: 'one more thing' }, {}, 1_789_280_000)] })))
+  processAllPending(env.deps)
+  t.equal(rows(env, "SELECT id FROM conversations WHERE status = 'open' AND resolved_at IS NULL").length, 1, 'reopened')
+  t.equal(env.count('conversations'), 2)
+  // …or, with the workspace setting "start a new one", a new conversation.
+  env.deps.sqlite.prepare("UPDATE conversations SET status = 'resolved', resolved_at = 1").run()
+  env.deps.sqlite.prepare("UPDATE workspaces SET resolved_reply = 'new'").run()
   await post(env, envelope(messagesValue([ana], { messages: [message('wamid.W4', ana, 'text', { body: 'new topic' }, {}, 1_789_290_000)] })))
   processAllPending(env.deps)
   t.equal(rows(env, "SELECT id FROM conversations WHERE status = 'open'").length, 1)

@@ -16,6 +16,7 @@ import { changeIdentity, findWhatsAppContact, touchContactInbound, upsertWhatsAp
 import { applyEdit, applyReaction, applyRevoke, recordInbound, recordStatus, type MessageChange } from '../inbox/messaging.service.js'
 import { queueMedia } from '../media/media.service.js'
 import { applyTemplateEvent } from '../templates/templates.service.js'
+import { inboxSettings } from '../workspaces/workspaces.service.js'
 import { loadWebhookEvent, payloadBytes, pendingWebhookEvents, settleWebhookEvent, webhookEventStatus, type WebhookEvent } from './webhook-events.store.js'
 
 /** What processing one delivery changed, emitted on the event bus after commit. */
@@ -128,7 +129,7 @@ function handleMessage (db: Db, channel: Channel, event: InboundMessageEvent, no
     if (change !== undefined) effects.changes.push(change)
     return null
   }
-  const stored = recordInbound(db, { workspaceId: ws, channelId: channel.id, contactId: contact.id, event }, now)
+  const stored = recordInbound(db, { workspaceId: ws, channelId: channel.id, contactId: contact.id, event, resolvedReply: inboxSettings(db, ws).resolvedReply }, now)
   if (stored === undefined) return null // a redelivered wamid: already stored once
   if (body.type !== 'system' && (contact.lastInboundAt ?? 0) < at) touchContactInbound(db, ws, contact.id, at, now)
   effects.changes.push({ kind: 'created', conversationId: stored.conversation.id, messageId: stored.message.id, direction: 'in' })
@@ -163,45 +164,44 @@ function errorNote (err: unknown): string {
 
 export interface ProcessSummary { processed: number, ignored: number, failed: number }
 
+interface Emitted { workspaceId: string, channelId: string, effects: Effects }
+type Pending = ReturnType<typeof pendingWebhookEvents>[number]
+
 /**
- * Processes up to `limit` pending deliveries (all workspaces) in one transaction, a savepoint each,
- * then emits their events. Synchronous; returns what happened.
+ * Processes one pending delivery inside the caller's transaction, in a savepoint of its own; records
+ * the outcome in `summary` and what to announce in `emitted`. False when it is no longer pending.
  */
-export function processPendingBatch (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'>, limit = 50): ProcessSummary {
+function processPending (deps: Pick<Deps, 'db' | 'sqlite'>, pending: Pending, now: number, log: Log, summary: ProcessSummary, emitted: Emitted[]): boolean {
   const { db, sqlite } = deps
-  const log = deps.log.child({ worker: 'webhooks' })
-  const summary: ProcessSummary = { processed: 0, ignored: 0, failed: 0 }
-  const emitted: Array<{ workspaceId: string, channelId: string, effects: Effects }> = []
-  sqlite.transaction(() => {
-    const now = deps.clock.now()
-    for (const pending of pendingWebhookEvents(db, limit)) {
-      // Another process (the CLI) may have taken it since the list was read.
-      if (webhookEventStatus(db, pending.id) !== 'pending') continue
-      const stored = pending
-      const effects: Effects = { changes: [], media: false, channelChanged: false, templateWabas: new Set() }
-      sqlite.exec('SAVEPOINT webhook_event')
-      let outcome: Outcome | undefined
-      let failure: unknown
-      try {
-        outcome = processDelivery(db, loadWebhookEvent(db, stored.id), now, effects, log)
-        sqlite.exec('RELEASE webhook_event')
-      } catch (err) {
-        if (!sqlite.inTransaction) throw err
-        sqlite.exec('ROLLBACK TO webhook_event')
-        sqlite.exec('RELEASE webhook_event')
-        failure = err
-      }
-      if (outcome !== undefined) {
-        settleWebhookEvent(db, stored.id, outcome.status, outcome.note, now)
-        summary[outcome.status]++
-        emitted.push({ workspaceId: stored.workspaceId, channelId: stored.channelId, effects })
-      } else {
-        log.error({ err: failure, eventId: stored.id, workspaceId: stored.workspaceId }, 'webhook delivery failed to process')
-        settleWebhookEvent(db, stored.id, 'failed', errorNote(failure), now)
-        summary.failed++
-      }
-    }
-  }).immediate()
+  // Another process (the CLI) may have taken it since the list was read.
+  if (webhookEventStatus(db, pending.id) !== 'pending') return false
+  const effects: Effects = { changes: [], media: false, channelChanged: false, templateWabas: new Set() }
+  sqlite.exec('SAVEPOINT webhook_event')
+  let outcome: Outcome | undefined
+  let failure: unknown
+  try {
+    outcome = processDelivery(db, loadWebhookEvent(db, pending.id), now, effects, log)
+    sqlite.exec('RELEASE webhook_event')
+  } catch (err) {
+    if (!sqlite.inTransaction) throw err
+    sqlite.exec('ROLLBACK TO webhook_event')
+    sqlite.exec('RELEASE webhook_event')
+    failure = err
+  }
+  if (outcome !== undefined) {
+    settleWebhookEvent(db, pending.id, outcome.status, outcome.note, now)
+    summary[outcome.status]++
+    emitted.push({ workspaceId: pending.workspaceId, channelId: pending.channelId, effects })
+  } else {
+    log.error({ err: failure, eventId: pending.id, workspaceId: pending.workspaceId }, 'webhook delivery failed to process')
+    settleWebhookEvent(db, pending.id, 'failed', errorNote(failure), now)
+    summary.failed++
+  }
+  return true
+}
+
+/** Announces what a committed batch changed (only after the commit: listeners may read it at once). */
+function emitEffects (deps: Pick<Deps, 'events'>, emitted: Emitted[]): void {
   for (const { workspaceId, channelId, effects } of emitted) {
     for (const c of effects.changes) {
       if (c.kind === 'created') deps.events.emit('message.created', { workspaceId, conversationId: c.conversationId, messageId: c.messageId, direction: c.direction })
@@ -211,6 +211,22 @@ export function processPendingBatch (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' 
     if (effects.channelChanged) deps.events.emit('channel.changed', { workspaceId, channelId })
     for (const wabaId of effects.templateWabas) deps.events.emit('template.changed', { workspaceId, wabaId })
   }
+}
+
+/**
+ * Processes up to `limit` pending deliveries (all workspaces) in one transaction, a savepoint each,
+ * then emits their events. Synchronous; returns what happened.
+ */
+export function processPendingBatch (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'>, limit = 50): ProcessSummary {
+  const { db, sqlite } = deps
+  const log = deps.log.child({ worker: 'webhooks' })
+  const summary: ProcessSummary = { processed: 0, ignored: 0, failed: 0 }
+  const emitted: Emitted[] = []
+  sqlite.transaction(() => {
+    const now = deps.clock.now()
+    for (const pending of pendingWebhookEvents(db, limit)) processPending(deps, pending, now, log, summary, emitted)
+  }).immediate()
+  emitEffects(deps, emitted)
   return summary
 }
 
@@ -231,31 +247,116 @@ export interface WebhookProcessor {
   stop: () => Promise<void>
 }
 
+export interface ProcessorOptions {
+  /** How often to look for deliveries queued by another process (a CLI replay). */
+  pollMs?: number
+  /**
+   * Time budget of one slice while deliveries are arriving: processing runs on the event loop that
+   * answers Meta, so a slice delays the acknowledgements waiting behind it by up to this much.
+   */
+  busySliceMs?: number
+  /** Time budget of one slice when nothing arrived recently (draining a backlog). */
+  idleSliceMs?: number
+  /** At most this many deliveries per slice. */
+  maxPerSlice?: number
+}
+
+/** Deliveries read ahead from the queue at once: the pending query sorts the whole backlog. */
+const readAhead = 1000
+/** A delivery stored this recently means ingest is busy: slices use the short budget. */
+const busyWindowMs = 100
+
 /**
  * The processing loop of a server: drains the backlog at start (deliveries acknowledged before a
  * crash), then runs after every stored delivery (kick) and polls every few seconds for anything a
- * CLI replay queued. Batches are synchronous; between batches the event loop serves requests.
+ * CLI replay queued.
+ *
+ * Work is cut into slices with a time budget (a few ms while deliveries are arriving, more when the
+ * server is otherwise idle), so acknowledgements never wait long behind processing; between slices
+ * the event loop serves requests. With a group committer (`deps.writer`, the server) each slice is
+ * one piece of the next group transaction: it shares the fsync of the deliveries stored with it
+ * instead of paying one of its own (at synchronous=FULL the fsync is the largest cost of a commit),
+ * and never waits for the write lock. Events are emitted after that commit. Without one (tests),
+ * each slice is its own transaction.
  */
-export function startWebhookProcessor (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'>, options: { pollMs?: number } = {}): WebhookProcessor {
+export function startWebhookProcessor (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'> & Partial<Pick<Deps, 'writer'>>, options: ProcessorOptions = {}): WebhookProcessor {
   const pollMs = options.pollMs ?? 5000
+  const busySliceMs = options.busySliceMs ?? 4
+  const idleSliceMs = options.idleSliceMs ?? 25
+  const maxPerSlice = options.maxPerSlice ?? 500
+  const log = deps.log.child({ worker: 'webhooks' })
   let stopped = false
   let scheduled: NodeJS.Immediate | undefined
-  const log = deps.log.child({ worker: 'webhooks' })
+  let inFlight: Promise<void> | undefined
+  // Set when a kick arrives while a slice is queued or running: look again after it.
+  let again = false
+  let lastStored = -Infinity
+  // Read-ahead list of pending deliveries (re-checked one by one before processing).
+  let queue: Pending[] = []
+  let next = 0
+
+  /** One slice, inside the caller's transaction. */
+  const slice = (): { summary: ProcessSummary, emitted: Emitted[] } => {
+    const started = performance.now()
+    const budget = started - lastStored < busyWindowMs ? busySliceMs : idleSliceMs
+    const now = deps.clock.now()
+    const summary: ProcessSummary = { processed: 0, ignored: 0, failed: 0 }
+    const emitted: Emitted[] = []
+    for (let n = 0; n < maxPerSlice; n++) {
+      if (next >= queue.length) {
+        queue = pendingWebhookEvents(deps.db, readAhead)
+        next = 0
+        if (queue.length === 0) break
+      }
+      processPending(deps, queue[next++]!, now, log, summary, emitted)
+      if (performance.now() - started >= budget) break
+    }
+    return { summary, emitted }
+  }
+
+  const done = (result: { summary: ProcessSummary, emitted: Emitted[] }): void => {
+    emitEffects(deps, result.emitted)
+    const s = result.summary
+    if (s.processed + s.ignored + s.failed > 0 || next < queue.length || again) kick()
+  }
+  const failed = (err: unknown): void => {
+    // Storage trouble (disk full, locked): the deliveries stay pending and are retried at the next poll.
+    queue = []
+    next = 0
+    log.error({ err }, 'webhook processing paused')
+  }
+
   const run = (): void => {
     scheduled = undefined
-    if (stopped) return
-    try {
-      const s = processPendingBatch(deps)
-      if (s.processed + s.ignored + s.failed > 0) scheduled = setImmediate(run)
-    } catch (err) {
-      // Storage trouble (disk full, locked): the deliveries stay pending and are retried at the next poll.
-      log.error({ err }, 'webhook processing paused')
+    if (stopped || inFlight !== undefined) return
+    again = false
+    if (deps.writer !== undefined) {
+      inFlight = deps.writer.run(slice).then(
+        (result) => { inFlight = undefined; done(result) },
+        (err: unknown) => { inFlight = undefined; failed(err) })
+      return
     }
+    let result
+    try {
+      result = deps.sqlite.transaction(slice).immediate()
+    } catch (err) {
+      failed(err)
+      return
+    }
+    done(result)
   }
-  const kick = (): void => { if (!stopped && scheduled === undefined) scheduled = setImmediate(run) }
+  const kick = (): void => {
+    if (stopped) return
+    if (scheduled !== undefined || inFlight !== undefined) { again = true; return }
+    scheduled = setImmediate(run)
+  }
+  const onStored = (): void => {
+    lastStored = performance.now()
+    kick()
+  }
   const poll = setInterval(kick, pollMs)
   poll.unref()
-  const unsubscribe = deps.events.on('webhook.stored', kick)
+  const unsubscribe = deps.events.on('webhook.stored', onStored)
   kick()
   return {
     kick,
@@ -264,6 +365,7 @@ export function startWebhookProcessor (deps: Pick<Deps, 'db' | 'sqlite' | 'clock
       unsubscribe()
       clearInterval(poll)
       if (scheduled !== undefined) clearImmediate(scheduled)
+      await inFlight
     }
   }
 }

@@ -2,7 +2,7 @@
 import { nameFieldProblem } from '../../platform/text.js'
 import type { Db } from '../../db/open.js'
 import { recordAudit } from '../audit/audit.service.js'
-import { countOwners, insertWorkspace, listAllWorkspaces, listMemberships, findMembership, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
+import { countOwners, insertWorkspace, listAllWorkspaces, listMemberships, findMembership, findWorkspace, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
 
 export type { MembershipView, Workspace }
 export { findMembership, listMemberships, listAllWorkspaces }
@@ -31,4 +31,23 @@ export function createWorkspace (db: Db, input: { name: string, ownerUserId: str
 /** How many owners a workspace has (the last one can neither leave, be removed nor be demoted). */
 export function countOwnersOf (deps: { db: Db }, workspaceId: string): number {
   return countOwners(deps.db, workspaceId)
+}
+
+/** The inbox behaviour a workspace chose (Settings → Workspace). */
+export interface InboxSettings {
+  selfAssignOnReply: boolean
+  autoAssign: 'none' | 'round_robin'
+  resolvedReply: 'reopen' | 'new'
+  sendReadReceipts: boolean
+}
+
+/** The workspace's inbox settings (defaults for a workspace that does not exist). */
+export function inboxSettings (db: Db, workspaceId: string): InboxSettings {
+  const w = findWorkspace(db, workspaceId)
+  return {
+    selfAssignOnReply: w?.selfAssignOnReply ?? true,
+    autoAssign: w?.autoAssign ?? 'none',
+    resolvedReply: w?.resolvedReply ?? 'reopen',
+    sendReadReceipts: w?.sendReadReceipts ?? true
+  }
 }
