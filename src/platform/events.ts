@@ -19,6 +19,10 @@ export interface EventMap {
   'message.updated': { workspaceId: string, conversationId: string, messageId: string }
   /** A channel's state changed (verified, first event, token problem, new issue). */
   'channel.changed': { workspaceId: string, channelId: string }
+  /** An outbound message was queued: the outbound worker should look now. */
+  'outbox.queued': { workspaceId: string }
+  /** A conversation changed: assignment, status, labels, unread count. */
+  'conversation.updated': { workspaceId: string, conversationId: string }
   /** A template's status, category or quality changed (webhook or sync). */
   'template.changed': { workspaceId: string, wabaId: string }
 }
