@@ -20,6 +20,9 @@ import { homeRoutes } from './features/home/home.routes.js'
 import { authRoutes } from './features/auth/auth.routes.js'
 import { sessionAuthenticator } from './features/auth/sessions.service.js'
 import { inboxRoutes } from './features/inbox/inbox.routes.js'
+import { liveRoutes } from './features/live/live.routes.js'
+import { composerRoutes } from './features/inbox/composer.routes.js'
+import { cannedRoutes } from './features/canned/canned.routes.js'
 import { mediaRoutes } from './features/media/media.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import { accountRoutes } from './features/account/account.routes.js'
@@ -92,6 +95,9 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(homeRoutes, deps)
   await app.register(authRoutes, deps)
   await app.register(inboxRoutes, deps)
+  await app.register(liveRoutes, deps)
+  await app.register(composerRoutes, deps)
+  await app.register(cannedRoutes, deps)
   await app.register(mediaRoutes, deps)
   await app.register(workspacesRoutes, deps)
   await app.register(accountRoutes, deps)

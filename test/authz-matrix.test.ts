@@ -7,12 +7,14 @@ import type { FastifyInstance } from 'fastify'
 import { buildTestApp } from './helpers/build-test-app.js'
 import { addMember, createUser, get, post, signIn } from './helpers/accounts.js'
 import { roleRank, type Policy, type Role } from '../src/platform/http/policy.js'
-import { invites } from '../src/db/schema.js'
+import { conversations, invites } from '../src/db/schema.js'
 import { sha256Hex } from '../src/platform/crypto/index.js'
 import { emailIndex } from '../src/features/auth/credentials.js'
 import { sessionHandle } from '../src/features/account/account.service.js'
 import { createChannel } from '../src/features/channels/channels.service.js'
 import { startFakeGraph } from '../src/platform/whatsapp/fake-graph.js'
+import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service.js'
+import { createCannedResponse } from '../src/features/canned/canned.service.js'
 
 type Actor = 'anonymous' | 'agent' | 'admin' | 'owner' | 'outsider'
 const actors: Actor[] = ['anonymous', 'outsider', 'agent', 'admin', 'owner']
@@ -41,7 +43,11 @@ async function world (t: Test, graphUrl: string) {
   }
   const agentSession = deps.sqlite.prepare('SELECT id FROM sessions WHERE user_id = ?').get(agent.id) as { id: string }
   // Session routes take a handle derived from the id (the id is half of the cookie token).
-  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: sessionHandle(agentSession.id), channelId: channel.id }
+  const contact = upsertWhatsAppContact(deps.db, wsA, { bsuid: null, waId: '15550100111', profileName: 'Matrix Customer' }, now)!
+  const conversation = deps.db.insert(conversations).values({ workspaceId: wsA, channelId: channel.id, contactId: contact.id, status: 'open', lastMessageAt: now, lastInboundAt: now, createdAt: now, updatedAt: now }).returning().get()
+  const canned = createCannedResponse(deps, { userId: owner.id, workspaceId: wsA }, { shortcut: 'matrix', body: 'Matrix canned response' })
+  if (!canned.ok) throw new Error('canned response')
+  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: sessionHandle(agentSession.id), channelId: channel.id, conversationId: conversation.id, cannedId: canned.value.id }
   return { env, cookies, params }
 }
 

@@ -7,6 +7,11 @@ import { buildTestApp } from './helpers/build-test-app.js'
 import { addMember, createUser, get, post, signIn } from './helpers/accounts.js'
 import { sessionHandle } from '../src/features/account/account.service.js'
 import { createChannel } from '../src/features/channels/channels.service.js'
+import { createCannedResponse } from '../src/features/canned/canned.service.js'
+import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service.js'
+import { insertOutbound } from '../src/features/inbox/messaging.service.js'
+import { createLabel } from '../src/features/inbox/conversations.service.js'
+import { conversations } from '../src/db/schema.js'
 
 t.test('nothing of workspace A reaches any role of workspace B, whatever ids are tried', async (t) => {
   const { app, deps } = await buildTestApp(t)
@@ -25,11 +30,22 @@ t.test('nothing of workspace A reaches any role of workspace B, whatever ids are
   const agentB = await createUser(deps, { name: 'Beto Agent' })
   addMember(deps, ownerB.workspaceId!, adminB.id, 'admin')
   addMember(deps, ownerB.workspaceId!, agentB.id, 'agent')
-  const idsOfA: Record<string, string> = { userId: agentA.id, inviteId: inviteA.id, id: sessionHandle(sessionA.id), channelId: channelA.id }
+  const cannedA = createCannedResponse(deps, { userId: ownerA.id, workspaceId: ownerA.workspaceId! }, { shortcut: 'canary', body: `${canary} canned response` })
+  if (!cannedA.ok) throw new Error('canned response')
+  // A conversation of A: the contact's name, a message, a note and a label all carry the canary.
+  const now = deps.clock.now()
+  const contactA = upsertWhatsAppContact(deps.db, ownerA.workspaceId!, { bsuid: null, waId: '15550100999', profileName: `${canary} Customer` }, now)!
+  const conversationA = deps.db.insert(conversations).values({ workspaceId: ownerA.workspaceId!, channelId: channelA.id, contactId: contactA.id, lastMessageAt: now, lastInboundAt: now, createdAt: now, updatedAt: now }).returning().get()
+  insertOutbound(deps.db, { workspaceId: ownerA.workspaceId!, conversationId: conversationA.id, channelId: channelA.id, type: 'text', content: { body: { type: 'text', text: `${canary} message` } }, authorId: ownerA.id }, now)
+  insertOutbound(deps.db, { workspaceId: ownerA.workspaceId!, conversationId: conversationA.id, channelId: channelA.id, type: 'text', content: { body: { type: 'text', text: `${canary} note` } }, authorId: ownerA.id, direction: 'note' }, now)
+  createLabel(deps, { userId: ownerA.id, workspaceId: ownerA.workspaceId!, role: 'owner' }, `${canary} label`, conversationA.id)
+  const idsOfA: Record<string, string> = { userId: agentA.id, inviteId: inviteA.id, id: sessionHandle(sessionA.id), channelId: channelA.id, cannedId: cannedA.value.id, conversationId: conversationA.id }
 
   // Control: the canaries are visible to A's own members, so their absence below means something.
   t.match((await get(app, '/settings/members', ownerACookie)).body, canary)
   t.match((await get(app, `/settings/channels/${channelA.id}`, ownerACookie)).body, canary)
+  t.match((await get(app, '/settings/canned', ownerACookie)).body, canary)
+  t.match((await get(app, `/inbox/${conversationA.id}`, ownerACookie)).body, canary)
 
   const routes = app.routeTable.filter(r => r.method === 'GET' && !r.url.startsWith('/static/'))
   let fetched = 0

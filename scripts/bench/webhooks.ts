@@ -1,26 +1,43 @@
 // npm run bench:webhooks — signed single-message webhook POSTs against the single binary on this
-// machine, with an open-loop load generator in this process (requests leave on a fixed schedule and
-// latency is measured from the scheduled time, so a slow server cannot hide its own queueing).
-// Phases: 1,000/s and 3,000/s for latency, then 5,000/s for 60 s for sustained throughput.
-// Records p50/p99 ack latency, achieved rate, errors and the server's peak RSS.
-import { execFileSync, spawn } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+// machine. This process only orchestrates: it prepares a data directory, starts the server, forks the
+// open-loop load generator (webhook-load.ts, its own process) and watches the server from outside:
+// peak RSS (/proc/<pid>/status), CPU time (/proc/<pid>/stat) and the processing backlog (a read-only
+// SQLite connection counting pending deliveries).
+//
+// Phases: 1,000/s and 3,000/s for latency, then 5,000/s for 60 s for sustained throughput. After each
+// phase it waits for the processing backlog to drain (reported) before the next one starts.
+//
+//   BENCH_QUICK=1          short phases (smoke run)
+//   BENCH_PHASES=r:s,…     custom phases (offered rate : seconds)
+//   BENCH_SERVER=binary    (default) dist/weltra; `bundle`: dist/build/weltra.cjs under the pinned node;
+//                          `source`: src/main.ts under tsx. The last two accept BENCH_NODE_FLAGS, e.g.
+//                          BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (the binary ignores NODE_OPTIONS)
+//   BENCH_DRAIN_MAX=300    seconds to wait for the backlog to drain after a phase
+//   BENCH_JSON=file        also write the raw results as JSON
+//   BENCH_SERVER_ENV=K=V,… extra environment for the server; BENCH_KEEP=1 keeps the data directory
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { loadConfig } from '../../src/config/load-config.js'
-import { createDeps, openStorage, resolveMasterKey } from '../../src/deps.js'
+import { createDeps, databaseFile, openStorage, resolveMasterKey } from '../../src/deps.js'
 import { createChannel } from '../../src/features/channels/channels.service.js'
 import { createUserFromCli } from '../../src/features/auth/auth.service.js'
 import { resolveAssets } from '../../src/platform/assets.js'
 import { createLogger } from '../../src/platform/logger.js'
-import { signatureHeader } from '../../src/platform/whatsapp/webhook-signature.js'
+import type { PhaseResult } from './webhook-load.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const binary = join(root, 'dist', 'weltra')
 const secret = 'bench-app-secret'
 const quick = process.env.BENCH_QUICK === '1'
+const serverKind = process.env.BENCH_SERVER ?? 'binary'
+const drainMaxSeconds = Number(process.env.BENCH_DRAIN_MAX ?? 300)
+const phoneNumberId = '110000000000101'
+/** BENCH_SERVER_ENV="A=1,B=2": extra environment for the server (diagnosis). */
+const serverEnv = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(',').filter(kv => kv.includes('=')).map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve) => {
@@ -28,111 +45,172 @@ async function freePort (): Promise<number> {
     s.listen(0, '127.0.0.1', () => { const a = s.address() as { port: number }; s.close(() => resolve(a.port)) })
   })
 }
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
-if (!existsSync(binary)) execFileSync(process.execPath, [join(root, 'scripts', 'build-binary.mjs')], { stdio: 'inherit' })
+if (serverKind === 'binary' && !existsSync(binary)) execFileSync(process.execPath, [join(root, 'scripts', 'build-binary.mjs')], { stdio: 'inherit' })
 const dir = mkdtempSync(join(tmpdir(), 'weltra-bench-wh-'))
-copyFileSync(binary, join(dir, 'weltra'))
-execFileSync('chmod', ['755', join(dir, 'weltra')])
 const dataDir = join(dir, 'data')
+let serverCmd: string
+let serverArgs: string[]
+if (serverKind === 'binary') {
+  copyFileSync(binary, join(dir, 'weltra'))
+  execFileSync('chmod', ['755', join(dir, 'weltra')])
+  serverCmd = join(dir, 'weltra')
+  serverArgs = []
+} else {
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(f => f !== '')
+  serverCmd = process.execPath
+  serverArgs = serverKind === 'bundle' ? [...flags, join(root, 'dist', 'build', 'weltra.cjs')] : [...flags, `--import=${import.meta.resolve('tsx')}`, join(root, 'src', 'main.ts')]
+}
+const version = execFileSync(serverCmd, [...serverArgs, 'version'], { cwd: root, env: { PATH: '/usr/bin:/bin' } }).toString().trim()
 
-// Prepare the data directory with one workspace and one channel (the binary then finds them).
+// Disk: how long one 4 KiB write + fsync takes where the database lives (the floor of every acknowledgement).
+function fsyncMillis (): { p50: number, p99: number } {
+  const f = join(dir, 'fsync-probe')
+  const fd = openSync(f, 'w')
+  const buf = Buffer.alloc(4096, 7)
+  const times: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now()
+    writeSync(fd, buf, 0, buf.length, (i % 32) * 4096)
+    fsyncSync(fd)
+    times.push(performance.now() - t)
+  }
+  closeSync(fd)
+  rmSync(f)
+  times.sort((a, b) => a - b)
+  return { p50: times[100]!, p99: times[198]! }
+}
+const fsync = fsyncMillis()
+
+// Prepare the data directory with one workspace and one channel (the server then finds them).
 const result = loadConfig({ flags: { 'storage.data_dir': dataDir, 'log.level': 'silent' }, env: {}, readFile: () => '', exists: () => false })
 if (!result.ok) throw new Error(result.errors.join('\n'))
 const config = result.config
-execFileSync(join(dir, 'weltra'), ['migrate', '--data-dir', dataDir], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } })
+execFileSync(serverCmd, [...serverArgs, 'migrate', '--data-dir', dataDir], { cwd: root, stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } })
 const assets = resolveAssets(join(dataDir, '.runtime-src'))
 const { ring, status } = resolveMasterKey(config, dataDir)
 const storage = openStorage(config, assets, ring)
 const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log: createLogger('silent') })
 const owner = await createUserFromCli(deps, { name: 'Bench', email: 'bench@example.com', password: 'bench passphrase for load', owner: true, workspaceName: 'Bench' })
 if (!owner.ok) throw new Error('setup failed')
-const channel = createChannel(deps.db, owner.value.workspaceId!, { name: 'Bench', wabaId: '1', phoneNumberId: '110000000000101', accessToken: 'EAAG-bench-0000', appSecret: secret, graphApiVersion: 'v25.0' }, Date.now())
+const channel = createChannel(deps.db, owner.value.workspaceId!, { name: 'Bench', wabaId: '1', phoneNumberId, accessToken: 'EAAG-bench-0000', appSecret: secret, graphApiVersion: 'v25.0' }, Date.now())
 storage.sqlite.pragma('wal_checkpoint(TRUNCATE)')
 storage.sqlite.close()
 
 const port = await freePort()
-const server = spawn(join(dir, 'weltra'), ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'], { cwd: dir, env: { PATH: '/usr/bin:/bin' }, stdio: 'ignore' })
-for (;;) {
+const server: ChildProcess = spawn(serverCmd, [...serverArgs, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'], {
+  cwd: dir, env: { PATH: '/usr/bin:/bin', ...serverEnv }, stdio: ['ignore', 'ignore', 'pipe']
+})
+let serverErr = ''
+server.stderr!.on('data', (d: Buffer) => { if (serverErr.length < 20_000) serverErr += d.toString() })
+const pid = server.pid!
+for (let i = 0; ; i++) {
   try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break } catch { /* starting */ }
-  await new Promise(resolve => setTimeout(resolve, 20))
+  if (i > 1500 || server.exitCode !== null) throw new Error(`server did not start:\n${serverErr}`)
+  await sleep(20)
 }
 
-const template = readFileSync(join(root, 'test', 'fixtures', 'whatsapp', 'webhooks', '01-text.json'), 'utf8')
-const agent = new Agent({ keepAlive: true, maxSockets: 512 })
-let counter = 0
-function nextBody (): Buffer {
-  counter++
-  return Buffer.from(template.replace(/wamid\.[A-Za-z0-9=_-]+/, `wamid.BENCH${counter.toString(36).padStart(10, '0')}`))
+// ── watching the server from outside ──
+const reader = new Database(databaseFile(dataDir), { readonly: true, fileMustExist: true })
+const pendingStmt = reader.prepare("SELECT count(*) AS n FROM webhook_events WHERE status = 'pending'")
+const storedStmt = reader.prepare('SELECT coalesce(max(rowid), 0) AS n FROM webhook_events')
+function queue (): { pending: number, stored: number } {
+  return { pending: (pendingStmt.get() as { n: number }).n, stored: (storedStmt.get() as { n: number }).n }
 }
-
-let peakRss = 0
-const rssTimer = setInterval(() => {
+function procStatus (field: string): number {
   try {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid!}/status`, 'utf8'))![1])
-    peakRss = Math.max(peakRss, kb / 1024)
-  } catch { /* exited */ }
-}, 250)
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+  } catch { return NaN }
+}
+function cpuSeconds (): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
+}
+let phasePeakRss = 0
+const rssTimer = setInterval(() => { phasePeakRss = Math.max(phasePeakRss, procStatus('VmRSS')) }, 100)
 
-async function phase (rate: number, seconds: number): Promise<{ rate: number, sent: number, ok: number, errors: number, achieved: number, p50: number, p99: number, max: number }> {
-  const latencies: number[] = []
-  let ok = 0
-  let errors = 0
-  let inflight = 0
-  const total = rate * seconds
-  const start = performance.now()
-  let sent = 0
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const due = Math.min(total, Math.floor((performance.now() - start) * rate / 1000))
-      while (sent < due) {
-        const scheduled = start + sent * 1000 / rate
-        sent++
-        inflight++
-        const body = nextBody()
-        const req = request({ host: '127.0.0.1', port, path: `/webhooks/whatsapp/${channel.publicId}`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length, 'x-hub-signature-256': signatureHeader(body, secret) } }, (res) => {
-          res.resume()
-          res.on('end', () => {
-            latencies.push(performance.now() - scheduled)
-            if (res.statusCode === 200) ok++
-            else errors++
-            if (--inflight === 0 && sent === total) resolve()
-          })
-        })
-        req.on('error', () => { errors++; if (--inflight === 0 && sent === total) resolve() })
-        req.end(body)
-      }
-      if (sent < total) setImmediate(tick)
-      else if (inflight === 0) resolve()
-    }
-    tick()
+// ── the generator ──
+const generator = fork(join(import.meta.dirname, 'webhook-load.ts'), [], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+function ask<T> (msg: object, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string }): void => { if (m.type === type) { generator.off('message', onMessage); generator.off('exit', onExit); resolve(m as T) } }
+    const onExit = (code: number | null): void => { reject(new Error(`the generator exited (${String(code)})`)) }
+    generator.on('message', onMessage)
+    generator.once('exit', onExit)
+    generator.send(msg)
   })
-  const elapsed = (performance.now() - start) / 1000
-  latencies.sort((a, b) => a - b)
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN
-  return { rate, sent, ok, errors, achieved: ok / elapsed, p50: pct(0.5), p99: pct(0.99), max: latencies.at(-1) ?? NaN }
+}
+const template = readFileSync(join(root, 'test', 'fixtures', 'whatsapp', 'webhooks', '01-text.json'), 'utf8')
+await ask({ type: 'setup', port, path: `/webhooks/whatsapp/${channel.publicId}`, secret, template, phoneNumberId, maxConnections: 256 }, 'ready')
+
+interface Row extends PhaseResult { processedDuring: number, processingRate: number, backlogEnd: number, drainSeconds: number, drainRate: number, rss: number, serverCpu: number }
+
+/** Waits until nothing is pending (or the limit); returns the seconds it took. */
+async function drain (): Promise<number> {
+  const t0 = performance.now()
+  while (queue().pending > 0) {
+    if (performance.now() - t0 > drainMaxSeconds * 1000) return NaN
+    await sleep(100)
+  }
+  return (performance.now() - t0) / 1000
+}
+
+async function phase (name: string, rate: number, seconds: number): Promise<Row> {
+  const before = queue()
+  const cpu0 = cpuSeconds()
+  phasePeakRss = procStatus('VmRSS')
+  const r = await ask<PhaseResult>({ type: 'phase', name, rate, seconds }, 'result')
+  const cpu1 = cpuSeconds()
+  const after = queue()
+  const rss = phasePeakRss
+  const processedDuring = (after.stored - after.pending) - (before.stored - before.pending)
+  const drainSeconds = await drain()
+  return {
+    ...r,
+    processedDuring,
+    processingRate: processedDuring / r.elapsed,
+    backlogEnd: after.pending,
+    drainSeconds,
+    drainRate: after.pending / drainSeconds,
+    rss,
+    serverCpu: (cpu1 - cpu0) / r.elapsed * 100
+  }
 }
 
 const phases = process.env.BENCH_PHASES !== undefined
-  ? process.env.BENCH_PHASES.split(',').map(p => p.split(':').map(Number))
-  : quick ? [[1000, 5], [3000, 5], [5000, 10]] : [[1000, 20], [3000, 20], [5000, 60]]
-const results = []
-for (const [rate, seconds] of phases) {
-  await phase(200, 2) // settle
-  results.push(await phase(rate!, seconds!))
-}
+  ? process.env.BENCH_PHASES.split(',').map(p => p.split(':').map(Number) as [number, number])
+  : quick ? [[1000, 5], [3000, 5], [5000, 10]] as Array<[number, number]> : [[1000, 20], [3000, 20], [5000, 60]] as Array<[number, number]>
+
+await phase('warm-up', 500, quick ? 2 : 5) // JIT, connections, page cache
+const rows: Row[] = []
+for (const [rate, seconds] of phases) rows.push(await phase(`${rate}/s`, rate, seconds))
+
+const final = reader.prepare('SELECT status, count(*) AS n FROM webhook_events GROUP BY status').all() as Array<{ status: string, n: number }>
+const messages = (reader.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n
+const peakRss = procStatus('VmHWM')
+const walMiB = (() => { try { return readFileSync(`${databaseFile(dataDir)}-wal`).length / 2 ** 20 } catch { return 0 } })()
 clearInterval(rssTimer)
+reader.close()
+generator.send({ type: 'exit' })
 server.kill('SIGTERM')
-await new Promise(resolve => server.on('exit', resolve))
-agent.destroy()
-rmSync(dir, { recursive: true, force: true })
+await new Promise(resolve => server.once('exit', resolve))
+if (process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true })
 
-process.stdout.write(`
-webhook ingest (HMAC check, encrypt, durable insert with synchronous=FULL, 200) — ${new Date().toISOString().slice(0, 10)}
-machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; generator in the same machine
+const ms = (v: number): string => Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(1) : v.toFixed(0)
+const out = `
+webhook ingest: signed single-message POSTs → HMAC check → encrypted, durable insert (synchronous=FULL, group commit) → 200;
+then in-process processing (contact, conversation, message). ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC
+machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}; fsync of 4 KiB p50 ${fsync.p50.toFixed(2)} ms, p99 ${fsync.p99.toFixed(2)} ms
+server: ${serverKind === 'binary' ? 'dist/weltra' : serverKind} — ${version}; generator: separate process, open loop, ${process.version}
 
-| offered | duration | acknowledged | achieved | errors | p50 | p99 | max |
-|---|---|---|---|---|---|---|---|
-${results.map(r => `| ${r.rate}/s | ${(r.sent / r.rate).toFixed(0)} s | ${r.ok} | ${r.achieved.toFixed(0)}/s | ${r.errors} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.max.toFixed(0)} ms |`).join('\n')}
+| offered | duration | acknowledged/s | errors | p50 | p90 | p99 | p99.9 | max | processed/s (during) | backlog at end | drain | server CPU | generator CPU | peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows.map(r => `| ${r.rate}/s | ${r.seconds} s | ${r.achieved.toFixed(0)} | ${r.errors}${r.errors > 0 ? ` (${Object.entries(r.errorKinds).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${ms(r.p50)} ms | ${ms(r.p90)} ms | ${ms(r.p99)} ms | ${ms(r.p999)} ms | ${ms(r.max)} ms | ${r.processingRate.toFixed(0)} | ${r.backlogEnd} | ${Number.isNaN(r.drainSeconds) ? `> ${drainMaxSeconds} s` : `${r.drainSeconds.toFixed(1)} s (${Number.isFinite(r.drainRate) ? r.drainRate.toFixed(0) : '–'}/s)`} | ${r.serverCpu.toFixed(0)} % | ${r.generatorCpu.toFixed(0)} % | ${r.rss.toFixed(0)} MB |`).join('\n')}
 
-peak server RSS: ${peakRss.toFixed(0)} MB
-`)
+peak server RSS (VmHWM): ${peakRss.toFixed(0)} MB; generator send lag p99: ${rows.map(r => ms(r.sendLagP99)).join(' / ')} ms; connections: ${rows.map(r => r.connections).join(' / ')}
+deliveries: ${final.map(f => `${f.status} ${f.n}`).join(', ')}; messages stored: ${messages}; WAL at the end: ${walMiB.toFixed(1)} MiB
+`
+process.stdout.write(out)
+if (serverErr !== '') process.stdout.write(`\nserver stderr (first ${Math.min(serverErr.length, 20_000)} characters):\n${serverErr.slice(0, 4000)}\n`)
+if (process.env.BENCH_JSON !== undefined) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ fsync, version, rows, peakRss, final, messages }, null, 2))

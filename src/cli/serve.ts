@@ -14,7 +14,9 @@ import { acquirePidFile, releasePidFile } from './pid-file.js'
 import { createTransport } from '../platform/mail/transports.js'
 import { startMailWorker } from '../features/mail/mail.worker.js'
 import { startMediaWorker } from '../features/media/media.worker.js'
+import { startOutboundWorker } from '../features/outbound/outbound.worker.js'
 import { startWebhookProcessor } from '../features/webhooks/webhook-processor.js'
+import { startSnoozeWaker } from '../features/inbox/conversations.service.js'
 import { configFrom, globalHelp, parse } from './context.js'
 
 export const serveHelp = `Usage: weltra serve [options]
@@ -63,6 +65,14 @@ export async function start (config: Config, log: Log = createLogger(config.log.
   const stopMediaKicking = deps.events.on('media.queued', () => mediaWorker.kick())
   // Drains deliveries acknowledged before a crash or restart, then follows every new one.
   const webhookProcessor = startWebhookProcessor(deps)
+  // Snoozed conversations come back to the inbox when their time is up.
+  const snoozeWaker = startSnoozeWaker(deps)
+  // Sends queued WhatsApp messages (and what waited through a restart or a reconnect).
+  const outboundWorker = startOutboundWorker(deps)
+  const stopOutboundKicking = [
+    deps.events.on('outbox.queued', () => outboundWorker.kick()),
+    deps.events.on('channel.changed', () => outboundWorker.kick())
+  ]
   const url = publicUrl(config)
   log.info({ listen: config.server.listen, publicUrl: url, version: assets.version, build: assets.buildId, startupMs: Math.round(performance.now()) }, 'weltra is ready')
 
@@ -79,6 +89,9 @@ export async function start (config: Config, log: Log = createLogger(config.log.
         clearTimeout(force)
         stopKicking()
         await webhookProcessor.stop()
+        snoozeWaker.stop()
+        for (const off of stopOutboundKicking) off()
+        await outboundWorker.stop()
         await mailWorker.stop()
         stopMediaKicking()
         await mediaWorker.stop()

@@ -109,6 +109,12 @@ export const ConfigSchema = Type.Object({
       description: 'Graph API version for newly connected numbers, e.g. "v25.0". Meta retires versions about two years after release: bump it deliberately.'
     }),
     graph_timeout_seconds: Type.Integer({ default: 15, minimum: 1, maximum: 120, description: 'How long one Graph API call (or media download) may take.' }),
+    send_rate_per_second: Type.Integer({
+      default: 80,
+      minimum: 1,
+      maximum: 1000,
+      description: "Most messages sent per second from one WhatsApp number (Meta's throughput: 80 by default, up to 1,000 for upgraded numbers, 20 for Coexistence numbers)."
+    }),
     media_hosts: Type.Array(Type.String(), {
       default: ['lookaside.fbsbx.com', '*.fbsbx.com', '*.fbcdn.net', '*.whatsapp.net'],
       description: 'Hosts media may be downloaded from (https only; "*." matches subdomains). Private and loopback addresses are always refused, except graph_base_url.'

@@ -25,9 +25,11 @@ function bindable (value: unknown): boolean {
 }
 
 /**
- * The keys of `values` that are set (undefined ones are skipped, as drizzle does), sorted, or
- * undefined when one of them is not a plain value (an SQL expression, an object): then the caller
- * takes the unprepared path.
+ * The columns a prepared write binds: the keys of `values` that are set (undefined ones are skipped,
+ * as drizzle does), sorted; null ones are marked `key=null` and written as a constant NULL (drizzle
+ * passes a bound value through the column's encoder, which must not see null: an encrypted column
+ * would try to seal it). Undefined when a value is not plain (an SQL expression, an object): then the
+ * caller takes the unprepared path. Join them for the statement's cache key.
  */
 export function plainKeys (values: Record<string, unknown>): string[] | undefined {
   const keys: string[] = []
@@ -35,15 +37,18 @@ export function plainKeys (values: Record<string, unknown>): string[] | undefine
     const v = values[k]
     if (v === undefined) continue
     if (!bindable(v)) return undefined
-    keys.push(k)
+    keys.push(v === null ? `${k}=null` : k)
   }
   return keys.sort()
 }
 
-/** `{ key: placeholder(key) }` for each key: the `set` or `values` of a prepared statement. */
+/** The `set` or `values` of a prepared write over `keys` (from plainKeys): a placeholder per column, or NULL. */
 export function placeholders<T = Record<string, never>> (keys: readonly string[]): T {
   const out: Record<string, unknown> = {}
-  for (const k of keys) out[k] = sql.placeholder(k)
+  for (const k of keys) {
+    if (k.endsWith('=null')) out[k.slice(0, -5)] = null
+    else out[k] = sql.placeholder(k)
+  }
   return out as T
 }
 

@@ -121,7 +121,7 @@ export type Result<T> = { ok: true, value: T } | { ok: false, errors: FieldError
 /** Who changes a channel: the member (the route checked the admin role), their session and address. */
 export interface ChannelActor { userId: string, sessionId: string, workspaceId: string, ip: string | undefined }
 
-type D = Pick<Deps, 'db' | 'config' | 'clock' | 'log'>
+type D = Pick<Deps, 'db' | 'config' | 'clock' | 'log' | 'events'>
 
 // The audit log's action names for channels (rendered by the catalogue keys audit.action.<name>).
 type ChannelAuditAction = Extract<AuditAction, `channel_${string}`>
@@ -382,6 +382,8 @@ export async function checkChannel (deps: D, workspaceId: string, id: string): P
     const now = deps.clock.now()
     const reconnected = channel.status !== 'active' ? { status: 'active' as const, statusDetail: null } : {}
     updateChannel(deps.db, workspaceId, channel.id, { ...phoneFields(phone), ...reconnected, tokenCheckedAt: now, updatedAt: now })
+    // Workers waiting on this number (queued sends, media) resume at once.
+    deps.events.emit('channel.changed', { workspaceId, channelId: channel.id })
     return 'ok'
   } catch (err) {
     if (!(err instanceof GraphError)) throw err
@@ -389,6 +391,7 @@ export async function checkChannel (deps: D, workspaceId: string, id: string): P
     deps.db.transaction((db) => {
       recordChannelIssue(db, channel, { source: 'graph', code: err.code ?? null, title: graphErrorText(err), detail: err.details ?? null }, deps.clock.now())
     }, { behavior: 'immediate' })
+    deps.events.emit('channel.changed', { workspaceId, channelId: channel.id })
     const problem = graphProblem(err, 'phone')
     if (problem.accessToken !== undefined) return 'token'
     return problem.form === 'channels.error.unreachable' ? 'unreachable' : 'failed'
@@ -465,6 +468,7 @@ export async function replaceCredentials (deps: D, actor: ChannelActor, id: stri
     })
     audit(db, actor, 'channel_credentials_replaced', { channel: channel.name, secret: rotate }, now)
   }, { behavior: 'immediate' })
+  deps.events.emit('channel.changed', { workspaceId: actor.workspaceId, channelId: channel.id })
   return { ok: true, value: null }
 }
 

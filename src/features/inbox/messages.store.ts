@@ -1,7 +1,7 @@
 // Conversations, messages, statuses and reactions of a workspace. `content` is an encrypted column
 // (JSON text here). Every query names the workspace; wamids are found by their 53-bit key, probing
 // the next keys on the (astronomically rare) collision and always comparing the full wamid.
-import { and, asc, desc, eq, isNull, ne, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, getTableColumns, isNull, ne, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { conversations, messageReactions, messages, messageStatuses } from '../../db/schema.js'
 import { hash53 } from '../../platform/crypto/index.js'
@@ -93,7 +93,13 @@ export function findMessage (db: Db, workspaceId: string, id: string): Message |
 }
 
 export function insertMessage (db: Db, row: NewMessage): Message {
-  return insertReturning(db, messages, 'messages', row, () => db.insert(messages).values(row).returning().get())
+  const v = insertValues(messages, row)
+  if (v === undefined) return db.insert(messages).values(row).returning().get()
+  // RETURNING everything but the content, which is what the caller just gave (returning it would
+  // decrypt what was encrypted a moment ago).
+  const { content: _sealed, ...plainColumns } = getTableColumns(messages)
+  const statement = prepared(db, `messages.insert:${v.keys.join(',')}`, () => db.insert(messages).values(placeholders<NewMessage>(v.keys)).returning(plainColumns).prepare())
+  return { ...statement.get(v.values)!, content: row.content }
 }
 
 export function updateMessage (db: Db, workspaceId: string, id: string, set: Partial<NewMessage>): void {

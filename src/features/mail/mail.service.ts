@@ -23,12 +23,14 @@ export interface MailData {
   password_changed_notice: { name: string }
   /** To an address that already has an account, when someone tries to sign up with it again. */
   signup_attempt: { name: string, loginUrl: string, resetUrl: string }
+  /** To a workspace's owners and admins when a number stopped sending (expired token, blocked account…). */
+  channel_needs_attention: { name: string, workspaceName: string, channelName: string, phoneNumber: string, reason: string, advice: string, channelUrl: string }
 }
 
 export type MailKind = keyof MailData
 
 /** Every kind of email, in a stable order. */
-export const mailKinds: readonly MailKind[] = ['invite', 'verify_email', 'reset_password', 'email_change_confirm', 'email_changed_notice', 'password_changed_notice', 'signup_attempt']
+export const mailKinds: readonly MailKind[] = ['invite', 'verify_email', 'reset_password', 'email_change_confirm', 'email_changed_notice', 'password_changed_notice', 'signup_attempt', 'channel_needs_attention']
 
 export interface RenderedMail { subject: string, html: string, text: string }
 

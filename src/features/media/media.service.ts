@@ -1,11 +1,12 @@
 // Media rules other features use: queueMedia (the webhook processor calls it in its transaction for
 // every inbound image, video, audio/voice, document and sticker), the lookups the route needs, and the
 // key-rotation pass over the files.
+import { rm } from 'node:fs/promises'
 import type { Db } from '../../db/open.js'
 import type { Keyring } from '../../platform/crypto/index.js'
-import { DecryptError } from '../../platform/crypto/index.js'
+import { createSha256, DecryptError, newId } from '../../platform/crypto/index.js'
 import { normaliseSha256 } from '../../platform/whatsapp/graph-client.js'
-import { rewrapMediaFile } from './media.files.js'
+import { createMediaWriter, mediaFilePath, rewrapMediaFile } from './media.files.js'
 import type { MediaKind } from './media.policy.js'
 import { findMedia, insertMedia, storedMediaIds, type MediaRow } from './media.store.js'
 
@@ -51,6 +52,64 @@ export function queueMedia (db: Db, row: QueueMediaInput, now: number): string {
     nextAttemptAt: now,
     createdAt: now
   })
+}
+
+/** An attachment Weltra sends (the composer's upload), already written encrypted under its media id. */
+export interface OutboundMediaFile {
+  id: string
+  size: number
+  /** Lowercase hex SHA-256 of the plaintext. */
+  sha256: string
+  /** Inserts the media row (status `stored`, so the thread shows it at once) for `messageId`; call inside the transaction that stores the message. */
+  insert: (db: Db, messageId: string) => void
+  /** Removes the file again (the message was not stored after all: a duplicate send, a failed transaction). */
+  discard: () => Promise<void>
+}
+
+/**
+ * Stores the bytes of an outbound attachment like inbound media (encrypted under a new media id in
+ * data/media), before its message is queued. The outbound worker uploads it to Meta from this copy.
+ */
+export async function storeOutboundMedia (deps: { dataDir: string, ring: Keyring }, input: { workspaceId: string, channelId: string, kind: MediaKind, mimeType: string, fileName: string | null, bytes: Uint8Array }, now: number): Promise<OutboundMediaFile> {
+  const id = newId(now)
+  const hash = createSha256()
+  hash.update(input.bytes)
+  const sha256 = hash.hex()
+  const writer = await createMediaWriter(deps.dataDir, input.workspaceId, id, deps.ring)
+  let size: number
+  try {
+    await writer.write(Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength))
+    size = await writer.commit()
+  } catch (err) {
+    await writer.discard()
+    throw err
+  }
+  return {
+    id,
+    size,
+    sha256,
+    insert (db, messageId) {
+      insertMedia(db, {
+        id,
+        workspaceId: input.workspaceId,
+        messageId,
+        channelId: input.channelId,
+        graphMediaId: null,
+        kind: input.kind,
+        mimeType: input.mimeType.slice(0, 200),
+        sha256,
+        fileName: input.fileName === null ? null : input.fileName.slice(0, 1000),
+        size,
+        status: 'stored',
+        nextAttemptAt: now,
+        createdAt: now,
+        storedAt: now
+      })
+    },
+    async discard () {
+      await rm(mediaFilePath(deps.dataDir, input.workspaceId, id), { force: true })
+    }
+  }
 }
 
 export interface MediaRotationResult { rewrapped: number, current: number, missing: number, failed: Array<{ workspaceId: string, id: string }> }

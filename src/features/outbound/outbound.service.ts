@@ -2,11 +2,36 @@
 // transaction, so a send is never lost and never sent twice; the outbound worker sends it. A
 // client-generated id (the composer's hidden field) makes a double click or a resubmitted form
 // queue once. "sent" is only ever shown when Meta accepted the message (a status or the send answer).
+//
+// What the composer calls (each returns SendResult: the message, or field → catalogue key errors):
+//   queueTextSend      text (≤ 4096), optionally replying to a message of the thread
+//   queueMediaSend     an uploaded file (image, video, audio / voice note, document, sticker) + caption;
+//                      checked against SPEC §7 and stored encrypted like inbound media, so the thread
+//                      shows it at once; the worker uploads it to Meta, then sends it by media id
+//   queueReactionSend  an emoji on a message of the thread ('' or null removes ours)
+//   queueTemplateSend  an APPROVED template from the cache with its variables checked (POSITIONAL or
+//                      NAMED, header text or media, URL buttons); the thread shows the rendered text
+//   markConversationRead  opening a conversation: unread count to 0, and (setting) a read receipt for
+//                      the customer's newest message, once per message, best effort
+// Free-form messages (everything but templates) are refused when the 24-hour customer-service window is
+// closed (Meta's 131047 is still handled by the worker: Meta's view wins).
 import type { Db } from '../../db/open.js'
 import type { Deps } from '../../deps.js'
-import { messageOutbox, messages } from '../../db/schema.js'
-import { and, eq } from 'drizzle-orm'
-import { insertOutbound, type Message, type MessageContent } from '../inbox/messaging.service.js'
+import { classifyGraphError } from '../../platform/whatsapp/errors.js'
+import { GraphError } from '../../platform/whatsapp/graph-client.js'
+import type { WaContext } from '../../platform/whatsapp/webhook-payload.js'
+import { findChannel, graphClientFor, type Channel } from '../channels/channels.service.js'
+import { findContact } from '../contacts/contacts.service.js'
+import { findConversation, insertOutbound, windowClosesAt, type Conversation, type Message, type MessageContent } from '../inbox/messaging.service.js'
+import { storeOutboundMedia, type OutboundMediaFile } from '../media/media.service.js'
+import { inboxSettings } from '../workspaces/workspaces.service.js'
+import { checkMedia, clientIdProblem, emojiProblem, mimeSendable, textProblem, type OutboundFile, type OutboundMediaKind } from './outbound.policy.js'
+import {
+  claimReadReceipt, insertOutboxRow, messageByClientId, messageById, newestInbound, releaseReadReceipt, resetUnread, setReplyTo, templatesNamed
+} from './outbound.store.js'
+import { buildTemplate, type RenderedTemplate, type TemplateParameters } from './outbound.templates.js'
+
+export type { OutboundFile, OutboundMediaKind, RenderedTemplate, TemplateParameters }
 
 export interface QueueSendInput {
   workspaceId: string
@@ -20,16 +45,36 @@ export interface QueueSendInput {
   content: MessageContent
 }
 
+/**
+ * What an outbound message's content holds besides MessageContent (all optional): the attachment the
+ * worker uploads (our media row), the Graph media id once uploaded, and a template's Graph request.
+ */
+export interface OutboundContent {
+  body: MessageContent['body'] | RenderedTemplate
+  context?: WaContext
+  /** An attachment stored in data/media under our media id (the thread shows /media/<mediaId>). */
+  attachment?: { mediaId: string, fileName: string, size: number, mimeType: string }
+  /** The Graph media id of the attachment, once uploaded (valid 30 days at Meta). */
+  upload?: { id: string, at: number }
+  /** A template's `template` object for the Graph API; headerUpload: the header media is the attachment. */
+  template?: { request: Record<string, unknown>, headerUpload: 'image' | 'video' | 'document' | null }
+}
+
 /** Queues a message (row + outbox row, one transaction). Returns the existing message for a repeated clientId. */
 export function queueSend (deps: Pick<Deps, 'db' | 'clock' | 'events'>, input: QueueSendInput): { message: Message, duplicate: boolean } {
+  return queueWith(deps, input)
+}
+
+function queueWith (deps: Pick<Deps, 'db' | 'clock' | 'events'>, input: QueueSendInput, also?: (tx: Db, message: Message) => void): { message: Message, duplicate: boolean } {
   const now = deps.clock.now()
   const result = deps.db.transaction((tx) => {
-    const existing = findByClientId(tx, input.workspaceId, input.clientId)
+    const existing = messageByClientId(tx, input.workspaceId, input.clientId)
     if (existing !== undefined) return { message: existing, duplicate: true }
     const message = insertOutbound(tx, { workspaceId: input.workspaceId, conversationId: input.conversationId, channelId: input.channelId, type: input.type, content: input.content, authorId: input.authorId, clientId: input.clientId }, now)
-    tx.insert(messageOutbox).values({ workspaceId: input.workspaceId, messageId: message.id, channelId: input.channelId, nextAttemptAt: now, createdAt: now }).run()
+    insertOutboxRow(tx, { workspaceId: input.workspaceId, messageId: message.id, channelId: input.channelId, now })
+    also?.(tx, message)
     return { message, duplicate: false }
-  })
+  }, { behavior: 'immediate' })
   if (!result.duplicate) {
     deps.events.emit('message.created', { workspaceId: input.workspaceId, conversationId: input.conversationId, messageId: result.message.id, direction: 'out' })
     deps.events.emit('outbox.queued', { workspaceId: input.workspaceId })
@@ -37,6 +82,233 @@ export function queueSend (deps: Pick<Deps, 'db' | 'clock' | 'events'>, input: Q
   return result
 }
 
-function findByClientId (db: Db, workspaceId: string, clientId: string): Message | undefined {
-  return db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.clientId, clientId))).get()
+// ── the composer's API ──
+
+/** Field → catalogue key (locales outbound.error.*). `form` is about the whole send. */
+export type FieldErrors = Record<string, string>
+export type SendResult = { ok: true, message: Message, duplicate: boolean } | { ok: false, errors: FieldErrors }
+
+/** Who sends where. The channel is the conversation's number (channelId, when given, must match it). */
+export interface SendTarget {
+  workspaceId: string
+  conversationId: string
+  channelId?: string
+  authorId: string | null
+  clientId: string
+}
+
+interface Target { conversation: Conversation, channel: Channel }
+
+type QueueDeps = Pick<Deps, 'db' | 'clock' | 'events'>
+
+/** Checks the target: a conversation of the workspace, its number still connected, a contact WhatsApp can reach, and (free-form) an open window. */
+function resolveTarget (deps: QueueDeps, input: SendTarget, freeForm: boolean): { ok: true, target: Target } | { ok: false, errors: FieldErrors } {
+  const conversation = findConversation(deps.db, input.workspaceId, input.conversationId)
+  if (conversation === undefined || (input.channelId !== undefined && input.channelId !== conversation.channelId)) return { ok: false, errors: { form: 'outbound.error.conversationNotFound' } }
+  const channel = findChannel(deps.db, input.workspaceId, conversation.channelId)
+  if (channel === undefined) return { ok: false, errors: { form: 'outbound.error.channelUnavailable' } }
+  const contact = findContact(deps.db, input.workspaceId, conversation.contactId)
+  if (contact === undefined || (contact.waId === null && contact.bsuid === null)) return { ok: false, errors: { form: 'outbound.error.noRecipient' } }
+  if (freeForm) {
+    const closes = windowClosesAt(conversation)
+    if (closes === null || closes <= deps.clock.now()) return { ok: false, errors: { form: 'outbound.error.windowClosed' } }
+  }
+  return { ok: true, target: { conversation, channel } }
+}
+
+/** The earlier step every send shares: a valid client id, and a repeated one answers the message it queued. */
+function precheck (deps: QueueDeps, input: SendTarget): SendResult | undefined {
+  const problem = clientIdProblem(input.clientId)
+  if (problem !== undefined) return { ok: false, errors: { form: problem } }
+  const existing = messageByClientId(deps.db, input.workspaceId, input.clientId)
+  if (existing !== undefined) return { ok: true, message: existing, duplicate: true }
+  return undefined
+}
+
+/** The reply context for `replyTo` (a message id of this conversation that WhatsApp knows, i.e. has a wamid). */
+function replyContext (deps: QueueDeps, input: SendTarget, replyTo: string | null | undefined): { ok: true, context: WaContext | undefined } | { ok: false, errors: FieldErrors } {
+  if (replyTo === undefined || replyTo === null || replyTo === '') return { ok: true, context: undefined }
+  const target = messageById(deps.db, input.workspaceId, replyTo)
+  if (target === undefined || target.conversationId !== input.conversationId || target.direction === 'note' || target.wamid === null) return { ok: false, errors: { replyTo: 'outbound.error.replyNotFound' } }
+  return { ok: true, context: { messageId: target.wamid, from: null, forwarded: false, frequentlyForwarded: false, referredProduct: null } }
+}
+
+function queued (deps: QueueDeps, input: SendTarget, target: Target, type: string, content: OutboundContent, also?: (tx: Db, message: Message) => void): SendResult {
+  const result = queueWith(deps, { workspaceId: input.workspaceId, conversationId: target.conversation.id, channelId: target.channel.id, authorId: input.authorId, clientId: input.clientId, type, content: content as MessageContent }, (tx, message) => {
+    if (content.context !== undefined && content.context.messageId !== null) {
+      setReplyTo(tx, input.workspaceId, message.id, content.context.messageId)
+      message.replyToWamid = content.context.messageId
+    }
+    also?.(tx, message)
+  })
+  return { ok: true, ...result }
+}
+
+/** Queues a text message (optionally a reply to `replyTo`, a message id of the same conversation). */
+export function queueTextSend (deps: QueueDeps, input: SendTarget & { text: string, replyTo?: string | null }): SendResult {
+  const early = precheck(deps, input)
+  if (early !== undefined) return early
+  const problem = textProblem(input.text)
+  if (problem !== undefined) return { ok: false, errors: { text: problem } }
+  const resolved = resolveTarget(deps, input, true)
+  if (!resolved.ok) return resolved
+  const reply = replyContext(deps, input, input.replyTo)
+  if (!reply.ok) return reply
+  const content: OutboundContent = { body: { type: 'text', text: input.text } }
+  if (reply.context !== undefined) content.context = reply.context
+  return queued(deps, input, resolved.target, 'text', content)
+}
+
+/** Queues a reaction to `targetMessageId` (a message of the same conversation); emoji '' or null removes ours. */
+export function queueReactionSend (deps: QueueDeps, input: SendTarget & { targetMessageId: string, emoji: string | null }): SendResult {
+  const early = precheck(deps, input)
+  if (early !== undefined) return early
+  const problem = emojiProblem(input.emoji)
+  if (problem !== undefined) return { ok: false, errors: { emoji: problem } }
+  const resolved = resolveTarget(deps, input, true)
+  if (!resolved.ok) return resolved
+  const target = messageById(deps.db, input.workspaceId, input.targetMessageId)
+  if (target === undefined || target.conversationId !== input.conversationId || target.direction === 'note' || target.wamid === null) return { ok: false, errors: { targetMessageId: 'outbound.error.replyNotFound' } }
+  const emoji = input.emoji === null || input.emoji === '' ? null : input.emoji
+  return queued(deps, input, resolved.target, 'reaction', { body: { type: 'reaction', messageId: target.wamid, emoji } })
+}
+
+export interface MediaSendInput extends SendTarget {
+  file: OutboundFile
+  caption?: string | null
+  /** Send any allowed file as a document (e.g. a photo without compression). */
+  asDocument?: boolean
+  /** An ogg/opus recording sent as a voice note. */
+  voice?: boolean
+  replyTo?: string | null
+}
+
+type MediaDeps = QueueDeps & Pick<Deps, 'dataDir' | 'ring'>
+
+/** Writes the file encrypted, then queues the message with its media row in one transaction (the file is removed again if that does not happen). */
+async function queueWithFile (deps: MediaDeps, input: SendTarget, target: Target, file: { kind: OutboundMediaKind, mimeType: string, fileName: string, bytes: Buffer }, type: string, content: (stored: OutboundMediaFile) => OutboundContent): Promise<SendResult> {
+  const stored = await storeOutboundMedia(deps, { workspaceId: input.workspaceId, channelId: target.channel.id, kind: file.kind, mimeType: file.mimeType, fileName: file.fileName, bytes: file.bytes }, deps.clock.now())
+  let result: SendResult
+  try {
+    result = queued(deps, input, target, type, content(stored), (tx, message) => stored.insert(tx, message.id))
+  } catch (err) {
+    await stored.discard()
+    throw err
+  }
+  // Two submissions raced past the first check: the other one's message stands, this file goes.
+  if (result.ok && result.duplicate) await stored.discard()
+  return result
+}
+
+/**
+ * Queues an attachment: checks kind, type, size and first bytes (SPEC §7) and the caption, stores the
+ * bytes encrypted (the thread shows them at once), and the worker uploads them to Meta before sending.
+ */
+export async function queueMediaSend (deps: MediaDeps, input: MediaSendInput): Promise<SendResult> {
+  const early = precheck(deps, input)
+  if (early !== undefined) return early
+  const checked = checkMedia(input.file, { asDocument: input.asDocument, voice: input.voice, caption: input.caption })
+  if (!checked.ok) return { ok: false, errors: { [checked.field]: checked.key } }
+  const resolved = resolveTarget(deps, input, true)
+  if (!resolved.ok) return resolved
+  const reply = replyContext(deps, input, input.replyTo)
+  if (!reply.ok) return reply
+  const caption = input.caption?.trim() === '' ? null : input.caption ?? null
+  const { kind, mimeType, fileName } = checked
+  return await queueWithFile(deps, input, resolved.target, { kind, mimeType, fileName, bytes: input.file.bytes }, kind, (stored) => {
+    const media = { id: null, mimeType, sha256: stored.sha256, url: null }
+    const body: MessageContent['body'] = kind === 'image' || kind === 'video'
+      ? { type: kind, media, caption }
+      : kind === 'audio'
+        ? { type: 'audio', media, voice: input.voice === true }
+        : kind === 'document'
+          ? { type: 'document', media, caption, filename: fileName }
+          : { type: 'sticker', media, animated: checked.animated }
+    const content: OutboundContent = { body, attachment: { mediaId: stored.id, fileName, size: stored.size, mimeType } }
+    if (reply.context !== undefined) content.context = reply.context
+    return content
+  })
+}
+
+/** A template's header media as a file to upload (instead of an https link). */
+export type TemplateSendParameters = Omit<TemplateParameters, 'header'> & { header?: string | { link: string } | { file: OutboundFile } }
+
+/**
+ * Queues an APPROVED template of the conversation's number's WABA (exact name and language from the
+ * cache), its variables checked against the components. Allowed outside the 24-hour window.
+ */
+export async function queueTemplateSend (deps: MediaDeps, input: SendTarget & { templateName: string, language: string, parameters?: TemplateSendParameters }): Promise<SendResult> {
+  const early = precheck(deps, input)
+  if (early !== undefined) return early
+  const resolved = resolveTarget(deps, input, false)
+  if (!resolved.ok) return resolved
+  const { channel } = resolved.target
+  const candidates = templatesNamed(deps.db, input.workspaceId, channel.wabaId, String(input.templateName ?? ''))
+  if (candidates.length === 0) return { ok: false, errors: { templateName: 'outbound.error.templateNotFound' } }
+  const template = candidates.find(c => c.language === input.language)
+  if (template === undefined) return { ok: false, errors: { language: 'outbound.error.templateLanguage' } }
+  const params = input.parameters ?? {}
+  const header = params.header
+  const headerFile = typeof header === 'object' && header !== null && 'file' in header ? header.file : undefined
+  const built = buildTemplate(template, { ...params, header: headerFile !== undefined ? { upload: true } : header as TemplateParameters['header'] })
+  if (!built.ok) return { ok: false, errors: built.errors }
+  if (headerFile === undefined) {
+    return queued(deps, input, resolved.target, 'template', { body: built.rendered, template: { request: built.request, headerUpload: null } })
+  }
+  const kind = built.headerMedia
+  if (kind === null) return { ok: false, errors: { header: 'outbound.error.parameterUnexpected' } }
+  const checked = checkMedia(headerFile, { asDocument: kind === 'document' })
+  if (!checked.ok) return { ok: false, errors: { header: checked.key } }
+  if (!mimeSendable(kind, checked.mimeType)) return { ok: false, errors: { header: 'outbound.error.fileType' } }
+  return await queueWithFile(deps, input, resolved.target, { kind, mimeType: checked.mimeType, fileName: checked.fileName, bytes: headerFile.bytes }, 'template', (stored) => ({
+    body: built.rendered,
+    template: { request: built.request, headerUpload: kind },
+    attachment: { mediaId: stored.id, fileName: checked.fileName, size: stored.size, mimeType: checked.mimeType }
+  }))
+}
+
+/**
+ * The catalogue key that explains why an outbound message failed (for the thread): Meta's code through
+ * the platform's classification (e.g. 131047 → whatsapp.error.windowClosed), or a generic text when the
+ * failure was ours (no recipient, attachment gone, number disconnected) — errorTitle then says what.
+ */
+export function failureKey (message: Pick<Message, 'errorCode'>): string {
+  return message.errorCode === null ? 'outbound.error.sendFailed' : classifyGraphError(message.errorCode, 400).userMessageKey
+}
+
+// ── read receipts ──
+
+export type ReadReceiptOutcome = 'sent' | 'skipped' | 'failed'
+
+/**
+ * Opening a conversation: its unread count goes to 0 (`conversation.updated`), and when the workspace
+ * sends read receipts (Settings → Workspace) the customer's newest message is marked read at Meta (which
+ * marks the earlier ones too) — once per message, on an active number. The database work is done when
+ * this returns; the Graph call runs in the returned promise, which never rejects (failures are logged):
+ * routes need not wait for it.
+ */
+export function markConversationRead (deps: Pick<Deps, 'db' | 'clock' | 'events' | 'config' | 'log'>, workspaceId: string, conversationId: string): Promise<ReadReceiptOutcome> {
+  const conversation = findConversation(deps.db, workspaceId, conversationId)
+  if (conversation === undefined) return Promise.resolve('skipped')
+  const now = deps.clock.now()
+  if (resetUnread(deps.db, workspaceId, conversationId, now)) deps.events.emit('conversation.updated', { workspaceId, conversationId })
+  if (!inboxSettings(deps.db, workspaceId).sendReadReceipts) return Promise.resolve('skipped')
+  const channel = findChannel(deps.db, workspaceId, conversation.channelId)
+  if (channel === undefined || channel.status !== 'active') return Promise.resolve('skipped')
+  const newest = newestInbound(deps.db, workspaceId, conversationId)
+  if (newest === undefined || newest.wamid === null || newest.readAt !== null) return Promise.resolve('skipped')
+  if (!claimReadReceipt(deps.db, workspaceId, newest.id, now)) return Promise.resolve('skipped')
+  const wamid = newest.wamid
+  return (async (): Promise<ReadReceiptOutcome> => {
+    try {
+      await graphClientFor(deps, channel).markRead(channel.phoneNumberId, wamid)
+      return 'sent'
+    } catch (err) {
+      const graph = err instanceof GraphError ? err : undefined
+      // A refusal that will not change (e.g. a message too old to mark) is not tried again; anything else is.
+      if (graph === undefined || graph.classification.retry !== 'no') releaseReadReceipt(deps.db, workspaceId, newest.id, now)
+      deps.log.warn({ workspaceId, conversationId, messageId: newest.id, code: graph?.code, httpStatus: graph?.httpStatus, fbtraceId: graph?.fbtraceId, error: graph === undefined ? (err as Error)?.name : undefined }, 'read receipt not sent')
+      return 'failed'
+    }
+  })()
 }

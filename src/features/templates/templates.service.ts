@@ -1,7 +1,9 @@
 // Message templates (SPEC §8): a cache per WABA, filled by paging through GET /{waba-id}/message_templates
 // and kept fresh by template webhooks (status, category and quality updates). Only APPROVED templates
 // may be offered for sending; everything else is kept so the UI can say why a template is missing.
+import { and, asc, eq } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
+import { templates } from '../../db/schema.js'
 import type { Deps } from '../../deps.js'
 import type { TemplateEvent } from '../../platform/whatsapp/webhook-payload.js'
 import { createGraphClient, type GraphTemplate } from '../../platform/whatsapp/graph-client.js'
@@ -74,6 +76,21 @@ export async function syncTemplates (deps: Pick<Deps, 'db' | 'config' | 'clock'>
 /** How many templates of a WABA are cached (deleted ones left out), how many approved, and when last synced. */
 export function templateSummary (db: Db, workspaceId: string, wabaId: string): { total: number, approved: number, lastSyncedAt: number | null } {
   return templateCounts(db, workspaceId, wabaId)
+}
+
+/** The APPROVED templates of a WABA — the only ones that may be offered for sending — by name, then language. */
+export function approvedTemplates (db: Db, workspaceId: string, wabaId: string): Template[] {
+  return db.select().from(templates)
+    .where(and(eq(templates.workspaceId, workspaceId), eq(templates.wabaId, wabaId), eq(templates.status, 'APPROVED')))
+    .orderBy(asc(templates.name), asc(templates.language))
+    .all()
+}
+
+/** One APPROVED template of the WABA by its row id, or undefined (unknown, another WABA's, or not approved). */
+export function findApprovedTemplate (db: Db, workspaceId: string, wabaId: string, id: string): Template | undefined {
+  return db.select().from(templates)
+    .where(and(eq(templates.workspaceId, workspaceId), eq(templates.wabaId, wabaId), eq(templates.id, id), eq(templates.status, 'APPROVED')))
+    .get()
 }
 
 /**

@@ -6,6 +6,7 @@
 // processed in arrival order by one loop per process; every step is idempotent (wamid once per
 // workspace, statuses once per (wamid, status), reactions by timestamp), so a crash between commit
 // and acknowledgement, a redelivery or a replay never duplicates anything.
+import { performance } from 'node:perf_hooks'
 import type { Db } from '../../db/open.js'
 import type { Deps } from '../../deps.js'
 import type { Log } from '../../platform/logger.js'
@@ -14,6 +15,7 @@ import { normalize, parseWebhook, type InboundEvent, type InboundMessageEvent } 
 import { findChannel, recordChannelIssue, type Channel } from '../channels/channels.service.js'
 import { changeIdentity, findWhatsAppContact, touchContactInbound, upsertWhatsAppContact, type WhatsAppIdentity } from '../contacts/contacts.service.js'
 import { applyEdit, applyReaction, applyRevoke, recordInbound, recordStatus, type MessageChange } from '../inbox/messaging.service.js'
+import { autoAssignNew } from '../inbox/conversations.service.js'
 import { queueMedia } from '../media/media.service.js'
 import { applyTemplateEvent } from '../templates/templates.service.js'
 import { inboxSettings } from '../workspaces/workspaces.service.js'
@@ -131,6 +133,7 @@ function handleMessage (db: Db, channel: Channel, event: InboundMessageEvent, no
   }
   const stored = recordInbound(db, { workspaceId: ws, channelId: channel.id, contactId: contact.id, event, resolvedReply: inboxSettings(db, ws).resolvedReply }, now)
   if (stored === undefined) return null // a redelivered wamid: already stored once
+  if (stored.newConversation) autoAssignNew(db, ws, stored.conversation.id, now)
   if (body.type !== 'system' && (contact.lastInboundAt ?? 0) < at) touchContactInbound(db, ws, contact.id, at, now)
   effects.changes.push({ kind: 'created', conversationId: stored.conversation.id, messageId: stored.message.id, direction: 'in' })
   if (mediaKinds.has(body.type) && 'media' in body) {
@@ -251,65 +254,112 @@ export interface ProcessorOptions {
   /** How often to look for deliveries queued by another process (a CLI replay). */
   pollMs?: number
   /**
-   * Time budget of one slice while deliveries are arriving: processing runs on the event loop that
-   * answers Meta, so a slice delays the acknowledgements waiting behind it by up to this much.
+   * Longest slice while deliveries are arriving: processing runs on the event loop that answers
+   * Meta, so a slice delays the acknowledgements queued behind it by up to this much.
    */
   busySliceMs?: number
-  /** Time budget of one slice when nothing arrived recently (draining a backlog). */
+  /** Slice length when nothing arrived recently (draining a backlog). */
   idleSliceMs?: number
+  /**
+   * While deliveries are arriving, processing may use the event loop up to this utilisation minus
+   * what everything else (receiving, storing, the UI) uses, between `minShare` and `maxShare`.
+   */
+  targetUtilization?: number
+  minShare?: number
+  maxShare?: number
   /** At most this many deliveries per slice. */
   maxPerSlice?: number
 }
 
 /** Deliveries read ahead from the queue at once: the pending query sorts the whole backlog. */
 const readAhead = 1000
-/** A delivery stored this recently means ingest is busy: slices use the short budget. */
+/** A delivery stored this recently means deliveries are arriving: processing yields. */
 const busyWindowMs = 100
+/** How often the share of the event loop left for processing is re-measured. */
+const shareWindowMs = 250
 
 /**
  * The processing loop of a server: drains the backlog at start (deliveries acknowledged before a
  * crash), then runs after every stored delivery (kick) and polls every few seconds for anything a
  * CLI replay queued.
  *
- * Work is cut into slices with a time budget (a few ms while deliveries are arriving, more when the
- * server is otherwise idle), so acknowledgements never wait long behind processing; between slices
- * the event loop serves requests. With a group committer (`deps.writer`, the server) each slice is
- * one piece of the next group transaction: it shares the fsync of the deliveries stored with it
- * instead of paying one of its own (at synchronous=FULL the fsync is the largest cost of a commit),
- * and never waits for the write lock. Events are emitted after that commit. Without one (tests),
- * each slice is its own transaction.
+ * Acknowledgements come first. Processing runs in slices with a time budget. While deliveries are
+ * arriving it gets only the share of the event loop that receiving and storing leave (measured
+ * with event-loop utilisation, `targetUtilization` minus the rest), so a burst is acknowledged at
+ * full speed and builds a backlog; when they stop, slices grow to `idleSliceMs` back to back and
+ * the backlog drains. With a group committer (`deps.writer`, the server) each slice is one piece
+ * of the next group transaction: it shares the fsync of the deliveries stored with it instead of
+ * paying one of its own (at synchronous=FULL the fsync is the largest cost of a commit), and never
+ * waits for the write lock. Events are emitted after that commit. Without one (tests), each slice
+ * is its own transaction.
  */
 export function startWebhookProcessor (deps: Pick<Deps, 'db' | 'sqlite' | 'clock' | 'events' | 'log'> & Partial<Pick<Deps, 'writer'>>, options: ProcessorOptions = {}): WebhookProcessor {
   const pollMs = options.pollMs ?? 5000
   const busySliceMs = options.busySliceMs ?? 4
   const idleSliceMs = options.idleSliceMs ?? 25
+  const targetUtilization = options.targetUtilization ?? 0.8
+  const minShare = options.minShare ?? 0.05
+  const maxShare = options.maxShare ?? 0.6
   const maxPerSlice = options.maxPerSlice ?? 500
   const log = deps.log.child({ worker: 'webhooks' })
   let stopped = false
-  let scheduled: NodeJS.Immediate | undefined
+  let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined
   let inFlight: Promise<void> | undefined
   // Set when a kick arrives while a slice is queued or running: look again after it.
   let again = false
   let lastStored = -Infinity
-  // Read-ahead list of pending deliveries (re-checked one by one before processing).
+  // Read-ahead list of pending deliveries (each re-checked before processing).
   let queue: Pending[] = []
   let next = 0
+
+  // The processing share: re-measured every shareWindowMs from event-loop utilisation.
+  let share = maxShare
+  let eluMark = performance.eventLoopUtilization()
+  let windowStart = performance.now()
+  let spentInWindow = 0
+  // Milliseconds of processing allowed now while busy (a token bucket filled at `share`).
+  let credit = busySliceMs
+  let creditAt = performance.now()
+
+  const busy = (now: number): boolean => now - lastStored < busyWindowMs
+  const refill = (now: number): void => {
+    if (now - windowStart >= shareWindowMs) {
+      const mark = performance.eventLoopUtilization()
+      const used = performance.eventLoopUtilization(mark, eluMark).utilization
+      const others = Math.max(0, used - spentInWindow / (now - windowStart))
+      share = Math.min(maxShare, Math.max(minShare, targetUtilization - others))
+      eluMark = mark
+      windowStart = now
+      spentInWindow = 0
+    }
+    credit = Math.min(busySliceMs, credit + (now - creditAt) * share)
+    creditAt = now
+  }
 
   /** One slice, inside the caller's transaction. */
   const slice = (): { summary: ProcessSummary, emitted: Emitted[] } => {
     const started = performance.now()
-    const budget = started - lastStored < busyWindowMs ? busySliceMs : idleSliceMs
+    refill(started)
+    const whileBusy = busy(started)
+    const budget = whileBusy ? Math.max(0, credit) : idleSliceMs
     const now = deps.clock.now()
     const summary: ProcessSummary = { processed: 0, ignored: 0, failed: 0 }
     const emitted: Emitted[] = []
-    for (let n = 0; n < maxPerSlice; n++) {
-      if (next >= queue.length) {
-        queue = pendingWebhookEvents(deps.db, readAhead)
-        next = 0
-        if (queue.length === 0) break
+    try {
+      for (let n = 0; n < maxPerSlice; n++) {
+        if (next >= queue.length) {
+          queue = pendingWebhookEvents(deps.db, readAhead)
+          next = 0
+          if (queue.length === 0) break
+        }
+        processPending(deps, queue[next++]!, now, log, summary, emitted)
+        if (performance.now() - started >= budget) break
       }
-      processPending(deps, queue[next++]!, now, log, summary, emitted)
-      if (performance.now() - started >= budget) break
+    } finally {
+      const spent = performance.now() - started
+      spentInWindow += spent
+      // Only time taken while deliveries were arriving is paid back; an idle drain owes nothing.
+      credit = whileBusy ? Math.max(-busySliceMs, credit - spent) : busySliceMs
     }
     return { summary, emitted }
   }
@@ -329,6 +379,16 @@ export function startWebhookProcessor (deps: Pick<Deps, 'db' | 'sqlite' | 'clock
   const run = (): void => {
     scheduled = undefined
     if (stopped || inFlight !== undefined) return
+    const now = performance.now()
+    if (busy(now)) {
+      // Deliveries are arriving: wait until the share has earned a useful slice.
+      refill(now)
+      const wanted = busySliceMs / 2
+      if (credit < wanted) {
+        scheduled = setTimeout(run, Math.max(1, (wanted - credit) / share)).unref()
+        return
+      }
+    }
     again = false
     if (deps.writer !== undefined) {
       inFlight = deps.writer.run(slice).then(
@@ -364,7 +424,7 @@ export function startWebhookProcessor (deps: Pick<Deps, 'db' | 'sqlite' | 'clock
       stopped = true
       unsubscribe()
       clearInterval(poll)
-      if (scheduled !== undefined) clearImmediate(scheduled)
+      if (scheduled !== undefined) { clearImmediate(scheduled as NodeJS.Immediate); clearTimeout(scheduled as NodeJS.Timeout) }
       await inFlight
     }
   }

@@ -1,6 +1,8 @@
 // Workspace rules shared by setup, sign-up and the workspace pages.
 import { nameFieldProblem } from '../../platform/text.js'
+import { eq } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
+import { workspaces } from '../../db/schema.js'
 import { recordAudit } from '../audit/audit.service.js'
 import { countOwners, insertWorkspace, listAllWorkspaces, listMemberships, findMembership, findWorkspace, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
 
@@ -50,4 +52,9 @@ export function inboxSettings (db: Db, workspaceId: string): InboxSettings {
     resolvedReply: w?.resolvedReply ?? 'reopen',
     sendReadReceipts: w?.sendReadReceipts ?? true
   }
+}
+
+/** Saves the workspace's inbox settings (Settings → Inbox; the caller checked the admin role). */
+export function updateInboxSettings (db: Db, workspaceId: string, settings: InboxSettings, now: number): void {
+  db.update(workspaces).set({ ...settings, updatedAt: now }).where(eq(workspaces.id, workspaceId)).run()
 }
