@@ -229,6 +229,14 @@ t.test('every message type of the shared fixtures renders in its thread, with ti
   const previews = [...list.matchAll(/<span class="row-preview">([\s\S]*?)<\/span>\n/g)].map(m => m[1]!.replace(/<[^>]+>/g, '').trim())
   t.same(previews, ['مرحبا 👋 नमस्ते! Preço: 10€ — ok? 😊', 'Yes, Tuesday at 3pm works for me.', 'Unsupported message', 'Mon 10:00'], 'one-line previews of the last messages')
   t.match(list, /<span class="row-kind">[\s\S]{0,400}?Unsupported message/, 'with an icon for what is not plain text')
+
+  // Our own reaction (the composer queues it as an outbound "reaction" row): a badge under its target.
+  const reaction = insertOutbound(w.deps.db, { workspaceId: w.ws, conversationId: ana, channelId: w.channel.id, type: 'reaction', content: { body: { type: 'reaction', messageId: 'wamid.HBgLRkFLRS5JTi4wMDAx', emoji: '🙏' } }, authorId: w.agentId }, w.clock.now())
+  const reacted = await thread(ana)
+  t.match(reacted, /id="m-[0-9A-Z]{26}">[\s\S]*?Hi! Is the blue backpack still in stock\?[\s\S]*?<span class="reaction is-mine" title="Your reaction">🙏<\/span>/, 'shown under the message it reacts to')
+  t.notMatch(reacted, /msg-type-reaction/, 'never as a bubble of its own')
+  t.notMatch(reacted, new RegExp(`id="m-${reaction.id}"`))
+  t.match((await get(w.app, '/inbox', w.cookies.agent)).body, /Reacted 🙏/, 'the list says what happened last')
 })
 
 t.test('formatting is escaped first: an injection corpus stays text', async (t) => {
