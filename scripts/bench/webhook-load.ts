@@ -34,6 +34,8 @@ export interface PhaseResult {
   connections: number
   /** CPU the generator used during the phase (user + system), in % of one core. */
   generatorCpu: number
+  /** p99 and max latency of the requests scheduled in each second of the phase (ms). */
+  perSecond: Array<{ p99: number, max: number }>
 }
 
 interface Conn { socket: Socket, busy: boolean, buf: Buffer, scheduled: number, onDone: ((status: number) => void) | undefined }
@@ -140,6 +142,7 @@ function percentile (sorted: Float64Array, p: number): number {
 async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
   const total = Math.round(p.rate * p.seconds)
   const latencies = new Float64Array(total)
+  const bySecond: number[][] = Array.from({ length: Math.ceil(p.seconds) }, () => [])
   const lags = new Float64Array(total)
   let done = 0
   let ok = 0
@@ -151,7 +154,9 @@ async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
   await new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout | undefined
     const complete = (scheduled: number) => (status: number): void => {
-      latencies[done++] = performance.now() - scheduled
+      const latency = performance.now() - scheduled
+      latencies[done++] = latency
+      bySecond[Math.min(bySecond.length - 1, Math.floor((scheduled - start) / 1000))]!.push(latency)
       if (status === 200) ok++
       else { const k = status === 0 ? 'network' : String(status); errorKinds[k] = (errorKinds[k] ?? 0) + 1 }
       if (done === total) { if (timer !== undefined) clearTimeout(timer); clearInterval(watchdog); resolve() } else pump()
@@ -212,7 +217,11 @@ async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
     max: latencies[latencies.length - 1] ?? NaN,
     sendLagP99: percentile(lags, 0.99),
     connections: conns.length,
-    generatorCpu: (cpu.user + cpu.system) / 1000 / (elapsed * 1000) * 100
+    generatorCpu: (cpu.user + cpu.system) / 1000 / (elapsed * 1000) * 100,
+    perSecond: bySecond.map((l) => {
+      const sorted = Float64Array.from(l).sort()
+      return { p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? NaN }
+    })
   }
 }
 

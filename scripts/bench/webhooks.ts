@@ -12,9 +12,10 @@
 //   BENCH_SERVER=binary    (default) dist/weltra; `bundle`: dist/build/weltra.cjs under the pinned node;
 //                          `source`: src/main.ts under tsx. The last two accept BENCH_NODE_FLAGS, e.g.
 //                          BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (the binary ignores NODE_OPTIONS)
-//   BENCH_DRAIN_MAX=300    seconds to wait for the backlog to drain after a phase
+//   BENCH_DRAIN_MAX=900    seconds to wait for the backlog to drain after a phase
 //   BENCH_JSON=file        also write the raw results as JSON
-//   BENCH_SERVER_ENV=K=V,… extra environment for the server; BENCH_KEEP=1 keeps the data directory
+//   BENCH_SERVER_ENV=K=V,… extra environment for the server; BENCH_SERVER_LOG=file its stdout;
+//   BENCH_KEEP=1 keeps the data directory
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -34,8 +35,10 @@ const binary = join(root, 'dist', 'weltra')
 const secret = 'bench-app-secret'
 const quick = process.env.BENCH_QUICK === '1'
 const serverKind = process.env.BENCH_SERVER ?? 'binary'
-const drainMaxSeconds = Number(process.env.BENCH_DRAIN_MAX ?? 300)
+const drainMaxSeconds = Number(process.env.BENCH_DRAIN_MAX ?? 900)
 const phoneNumberId = '110000000000101'
+/** BENCH_SERVER_LOG=file: the server's standard output goes there (e.g. with --trace-gc). */
+const serverLog = process.env.BENCH_SERVER_LOG
 /** BENCH_SERVER_ENV="A=1,B=2": extra environment for the server (diagnosis). */
 const serverEnv = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(',').filter(kv => kv.includes('=')).map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
 
@@ -100,7 +103,7 @@ storage.sqlite.close()
 
 const port = await freePort()
 const server: ChildProcess = spawn(serverCmd, [...serverArgs, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'], {
-  cwd: dir, env: { PATH: '/usr/bin:/bin', ...serverEnv }, stdio: ['ignore', 'ignore', 'pipe']
+  cwd: dir, env: { PATH: '/usr/bin:/bin', ...serverEnv }, stdio: ['ignore', serverLog === undefined ? 'ignore' : openSync(serverLog, 'a'), 'pipe']
 })
 let serverErr = ''
 server.stderr!.on('data', (d: Buffer) => { if (serverErr.length < 20_000) serverErr += d.toString() })
@@ -127,6 +130,11 @@ function cpuSeconds (): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in clock ticks of 1/100 s
 }
+/** CPU seconds used by the whole machine (all cores) since boot, from /proc/stat. */
+function machineCpuSeconds (): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100 // user nice system irq softirq steal
+}
 let phasePeakRss = 0
 const rssTimer = setInterval(() => { phasePeakRss = Math.max(phasePeakRss, procStatus('VmRSS')) }, 100)
 
@@ -144,7 +152,7 @@ function ask<T> (msg: object, type: string): Promise<T> {
 const template = readFileSync(join(root, 'test', 'fixtures', 'whatsapp', 'webhooks', '01-text.json'), 'utf8')
 await ask({ type: 'setup', port, path: `/webhooks/whatsapp/${channel.publicId}`, secret, template, phoneNumberId, maxConnections: 256 }, 'ready')
 
-interface Row extends PhaseResult { processedDuring: number, processingRate: number, backlogEnd: number, drainSeconds: number, drainRate: number, rss: number, serverCpu: number }
+interface Row extends PhaseResult { processedDuring: number, processingRate: number, backlogEnd: number, drainSeconds: number, drainRate: number, rss: number, serverCpu: number, otherCpu: number }
 
 /** Waits until nothing is pending (or the limit); returns the seconds it took. */
 async function drain (): Promise<number> {
@@ -159,9 +167,13 @@ async function drain (): Promise<number> {
 async function phase (name: string, rate: number, seconds: number): Promise<Row> {
   const before = queue()
   const cpu0 = cpuSeconds()
+  const machine0 = machineCpuSeconds()
+  const self0 = process.cpuUsage()
   phasePeakRss = procStatus('VmRSS')
   const r = await ask<PhaseResult>({ type: 'phase', name, rate, seconds }, 'result')
   const cpu1 = cpuSeconds()
+  const machine1 = machineCpuSeconds()
+  const self = process.cpuUsage(self0)
   const after = queue()
   const rss = phasePeakRss
   const processedDuring = (after.stored - after.pending) - (before.stored - before.pending)
@@ -174,7 +186,10 @@ async function phase (name: string, rate: number, seconds: number): Promise<Row>
     drainSeconds,
     drainRate: after.pending / drainSeconds,
     rss,
-    serverCpu: (cpu1 - cpu0) / r.elapsed * 100
+    serverCpu: (cpu1 - cpu0) / r.elapsed * 100,
+    // Everything else on the machine (other users' jobs, the kernel's own threads) during the phase:
+    // a run where this is more than a few % competed for the 2 cores and is not trustworthy.
+    otherCpu: Math.max(0, (machine1 - machine0) - (cpu1 - cpu0) - (self.user + self.system) / 1e6 - r.generatorCpu / 100 * r.elapsed) / r.elapsed * 100
   }
 }
 
@@ -204,9 +219,9 @@ then in-process processing (contact, conversation, message). ${new Date().toISOS
 machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}; fsync of 4 KiB p50 ${fsync.p50.toFixed(2)} ms, p99 ${fsync.p99.toFixed(2)} ms
 server: ${serverKind === 'binary' ? 'dist/weltra' : serverKind} — ${version}; generator: separate process, open loop, ${process.version}
 
-| offered | duration | acknowledged/s | errors | p50 | p90 | p99 | p99.9 | max | processed/s (during) | backlog at end | drain | server CPU | generator CPU | peak RSS |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
-${rows.map(r => `| ${r.rate}/s | ${r.seconds} s | ${r.achieved.toFixed(0)} | ${r.errors}${r.errors > 0 ? ` (${Object.entries(r.errorKinds).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${ms(r.p50)} ms | ${ms(r.p90)} ms | ${ms(r.p99)} ms | ${ms(r.p999)} ms | ${ms(r.max)} ms | ${r.processingRate.toFixed(0)} | ${r.backlogEnd} | ${Number.isNaN(r.drainSeconds) ? `> ${drainMaxSeconds} s` : `${r.drainSeconds.toFixed(1)} s (${Number.isFinite(r.drainRate) ? r.drainRate.toFixed(0) : '–'}/s)`} | ${r.serverCpu.toFixed(0)} % | ${r.generatorCpu.toFixed(0)} % | ${r.rss.toFixed(0)} MB |`).join('\n')}
+| offered | duration | acknowledged/s | errors | p50 | p90 | p99 | p99.9 | max | processed/s (during) | backlog at end | drain | server CPU | generator CPU | other CPU | peak RSS |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+${rows.map(r => `| ${r.rate}/s | ${r.seconds} s | ${r.achieved.toFixed(0)} | ${r.errors}${r.errors > 0 ? ` (${Object.entries(r.errorKinds).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${ms(r.p50)} ms | ${ms(r.p90)} ms | ${ms(r.p99)} ms | ${ms(r.p999)} ms | ${ms(r.max)} ms | ${r.processingRate.toFixed(0)} | ${r.backlogEnd} | ${Number.isNaN(r.drainSeconds) ? `> ${drainMaxSeconds} s` : `${r.drainSeconds.toFixed(1)} s (${Number.isFinite(r.drainRate) ? r.drainRate.toFixed(0) : '–'}/s)`} | ${r.serverCpu.toFixed(0)} % | ${r.generatorCpu.toFixed(0)} % | ${r.otherCpu.toFixed(0)} % | ${r.rss.toFixed(0)} MB |`).join('\n')}
 
 peak server RSS (VmHWM): ${peakRss.toFixed(0)} MB; generator send lag p99: ${rows.map(r => ms(r.sendLagP99)).join(' / ')} ms; connections: ${rows.map(r => r.connections).join(' / ')}
 deliveries: ${final.map(f => `${f.status} ${f.n}`).join(', ')}; messages stored: ${messages}; WAL at the end: ${walMiB.toFixed(1)} MiB

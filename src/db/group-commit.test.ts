@@ -49,3 +49,15 @@ t.test('when storage refuses writes every caller is told, and nothing is half-wr
   t.equal((sqlite.prepare('SELECT count(*) AS n FROM items').get() as { n: number }).n, 0)
   sqlite.close()
 })
+
+t.test('writes queued in one event-loop turn share a group; a later turn starts the next one', async (t) => {
+  const { sqlite, db, counting, transactions } = setup()
+  const writer = new GroupCommitter(db, counting)
+  const insert = (v: string) => () => sqlite.prepare('INSERT INTO items (v) VALUES (?)').run(v)
+  const first = [writer.run(insert('a')), writer.run(insert('b'))]
+  await Promise.all(first)
+  t.equal(transactions(), 1, 'a and b in one commit, with no timer to wait for')
+  await writer.run(insert('c'))
+  t.equal(transactions(), 2, 'c in the next')
+  sqlite.close()
+})

@@ -1,6 +1,7 @@
 // WhatsApp channels (connected numbers). Credentials are encrypted columns: plaintext here.
 import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
+import { ph, prepared } from '../../db/prepared.js'
 import { channelIssues, channels } from '../../db/schema.js'
 
 export type Channel = typeof channels.$inferSelect
@@ -12,18 +13,13 @@ export function insertChannel (db: Db, row: NewChannel): Channel {
 }
 
 // The webhook hot path runs these for every delivery: prepared once per database handle.
-const prepared = new WeakMap<Db, ReturnType<typeof prepare>>()
-function prepare (db: Db) {
-  return {
-    byPublicId: db.select().from(channels).where(and(eq(channels.publicId, sql.placeholder('publicId')), isNull(channels.deletedAt))).prepare(),
-    touch: db.update(channels).set({ lastWebhookAt: sql.placeholder('now') as unknown as number })
-      .where(and(eq(channels.workspaceId, sql.placeholder('workspaceId')), eq(channels.id, sql.placeholder('id')))).prepare()
-  }
-}
-function statements (db: Db): ReturnType<typeof prepare> {
-  let s = prepared.get(db)
-  if (s === undefined) { s = prepare(db); prepared.set(db, s) }
-  return s
+function statements (db: Db) {
+  return prepared(db, 'channels.hot', () => ({
+    byPublicId: db.select().from(channels).where(and(eq(channels.publicId, ph('publicId')), isNull(channels.deletedAt))).prepare(),
+    byId: db.select().from(channels).where(and(eq(channels.workspaceId, ph('workspaceId')), eq(channels.id, ph('id')), isNull(channels.deletedAt))).prepare(),
+    touch: db.update(channels).set({ lastWebhookAt: ph<number>('now') })
+      .where(and(eq(channels.workspaceId, ph('workspaceId')), eq(channels.id, ph('id')))).prepare()
+  }))
 }
 
 /** The live channel behind a callback URL, or undefined. Not workspace-scoped: the URL is the key. */
@@ -43,7 +39,7 @@ export function touchLastWebhook (db: Db, workspaceId: string, id: string, now: 
 
 /** A live channel of a workspace, or undefined (other workspaces' ids look like unknown ids). */
 export function findChannel (db: Db, workspaceId: string, id: string): Channel | undefined {
-  return db.select().from(channels).where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, id), isNull(channels.deletedAt))).get()
+  return statements(db).byId.get({ workspaceId, id })
 }
 
 /** Records something the channel's health panel should show. */

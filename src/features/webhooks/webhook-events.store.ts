@@ -2,25 +2,21 @@
 import { and, asc, count, desc, eq, inArray, lt, sql } from 'drizzle-orm'
 import { newId } from '../../platform/crypto/index.js'
 import type { Db } from '../../db/open.js'
+import { ph, prepared } from '../../db/prepared.js'
 import { channels, webhookEvents } from '../../db/schema.js'
 
 export type WebhookEvent = typeof webhookEvents.$inferSelect
 
-// Prepared once per database handle: this insert runs for every delivery.
-const prepared = new WeakMap<Db, ReturnType<typeof prepareInsert>>()
-function prepareInsert (db: Db) {
-  const p = (name: string) => sql.placeholder(name) as unknown as string
-  return db.insert(webhookEvents).values({
-    id: p('id'), workspaceId: p('workspaceId'), channelId: p('channelId'), payload: p('payload'), bytes: sql.placeholder('bytes') as unknown as number, receivedAt: sql.placeholder('receivedAt') as unknown as number
-  }).prepare()
-}
-
 /** Stores one delivery as received; returns its id. */
 export function insertWebhookEvent (db: Db, row: { workspaceId: string, channelId: string, raw: Uint8Array, receivedAt: number }): string {
-  let insert = prepared.get(db)
-  if (insert === undefined) { insert = prepareInsert(db); prepared.set(db, insert) }
+  // Prepared once per database handle: this insert runs for every delivery.
+  const insert = prepared(db, 'webhookEvents.insert', () => db.insert(webhookEvents).values({
+    id: ph('id'), workspaceId: ph('workspaceId'), channelId: ph('channelId'), payload: ph('payload'), bytes: ph<number>('bytes'), receivedAt: ph<number>('receivedAt')
+  }).prepare())
   const id = newId(row.receivedAt)
-  insert.run({ id, workspaceId: row.workspaceId, channelId: row.channelId, payload: Buffer.from(row.raw).toString('base64'), bytes: row.raw.byteLength, receivedAt: row.receivedAt })
+  // A view on the received bytes (Buffer.from(Uint8Array) would copy them first).
+  const raw = Buffer.isBuffer(row.raw) ? row.raw : Buffer.from(row.raw.buffer, row.raw.byteOffset, row.raw.byteLength)
+  insert.run({ id, workspaceId: row.workspaceId, channelId: row.channelId, payload: raw.toString('base64'), bytes: row.raw.byteLength, receivedAt: row.receivedAt })
   return id
 }
 
@@ -50,12 +46,15 @@ export function pendingWebhookEvents (db: Db, limit: number): Array<{ id: string
 
 /** The status of one delivery right now (re-read inside the processing transaction). */
 export function webhookEventStatus (db: Db, id: string): WebhookEvent['status'] | undefined {
-  return db.select({ status: webhookEvents.status }).from(webhookEvents).where(eq(webhookEvents.id, id)).get()?.status
+  return prepared(db, 'webhookEvents.status', () => db.select({ status: webhookEvents.status }).from(webhookEvents).where(eq(webhookEvents.id, ph('id'))).prepare()).get({ id })?.status
 }
 
 /** Records the outcome of processing a delivery. `note` says what was ignored or why it failed. */
 export function settleWebhookEvent (db: Db, id: string, status: 'processed' | 'failed' | 'ignored', note: string | null, now: number): void {
-  db.update(webhookEvents).set({ status, lastError: note, processedAt: now, attempts: sql`${webhookEvents.attempts} + 1` }).where(eq(webhookEvents.id, id)).run()
+  prepared(db, 'webhookEvents.settle', () => db.update(webhookEvents)
+    .set({ status: ph<'processed'>('status'), lastError: ph<string | null>('note'), processedAt: ph<number>('now'), attempts: sql`${webhookEvents.attempts} + 1` })
+    .where(eq(webhookEvents.id, ph('id'))).prepare())
+    .run({ id, status, note, now })
 }
 
 export function findWebhookEvent (db: Db, workspaceId: string, id: string): WebhookEvent | undefined {
@@ -109,7 +108,7 @@ export function requeueWebhookEvents (db: Db, scope: { workspaceId: string | nul
 
 /** One stored delivery with its (decrypted) payload; throws when it cannot be read. */
 export function loadWebhookEvent (db: Db, id: string): WebhookEvent {
-  const row = db.select().from(webhookEvents).where(eq(webhookEvents.id, id)).get()
+  const row = prepared(db, 'webhookEvents.byId', () => db.select().from(webhookEvents).where(eq(webhookEvents.id, ph('id'))).prepare()).get({ id })
   if (row === undefined) throw new Error(`webhook event ${id} is gone`)
   return row
 }

@@ -2,6 +2,7 @@
 // lists read the person's name and email from users (joined through the membership).
 import { and, asc, count, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
+import { ph, prepared } from '../../db/prepared.js'
 import { memberships, users, workspaces } from '../../db/schema.js'
 import type { Role } from '../../platform/http/policy.js'
 
@@ -46,7 +47,10 @@ export function listAllWorkspaces (db: Db): Workspace[] {
 
 /** The live workspace with this id, or undefined. */
 export function findWorkspace (db: Db, workspaceId: string): Workspace | undefined {
-  return db.select().from(workspaces).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.deletedAt))).get()
+  // Prepared once per handle: webhook processing reads the inbox settings for every message.
+  return prepared(db, 'workspaces.byId', () => db.select().from(workspaces)
+    .where(and(eq(workspaces.id, ph('id')), isNull(workspaces.deletedAt))).prepare())
+    .get({ id: workspaceId })
 }
 
 /** Applies changes to a workspace's name or two-factor requirement. */
