@@ -23,6 +23,8 @@ export interface EventMap {
   'outbox.queued': { workspaceId: string }
   /** A conversation changed: assignment, status, labels, unread count. */
   'conversation.updated': { workspaceId: string, conversationId: string }
+  /** Someone started or stopped writing a private note in a conversation (who: ask the typing board). */
+  'conversation.typing': { workspaceId: string, conversationId: string }
   /** A template's status, category or quality changed (webhook or sync). */
   'template.changed': { workspaceId: string, wabaId: string }
 }

@@ -12,6 +12,11 @@
 //     when the conversation changed, e.g. a new customer message reopened the window)
 //   - a hidden client id makes a repeated submit queue once: the server renders one per form; this only
 //     fills it when missing. A failed request keeps it, so a retry cannot send twice.
+//   - while a private note is being written, the composer tells the server (POST …/typing, at most every
+//     3 s; "stopped" when the text box empties, the mode changes or the page goes), so teammates viewing
+//     the conversation see "Ana is writing a note…"
+//   - the bubbles' actions: Reply switches a note composer back to reply and puts the cursor in the text
+//     box; a reaction closes its menu once sent; on touch screens a tap on a bubble shows its actions
 (() => {
   'use strict'
   if (window.weltraComposer) return
@@ -268,9 +273,50 @@
   }
   window.setInterval(tickWindows, 15000)
 
+  // ── "writing a note…" for teammates ──
+  const TYPING_EVERY_MS = 3000
+  const typingState = new Map() // url → { at, active }
+  const signalTyping = (url, on, leaving) => {
+    const body = new URLSearchParams({ typing: on ? '1' : '0' })
+    try {
+      window.fetch(url, { method: 'POST', body, credentials: 'same-origin', keepalive: Boolean(leaving), headers: { 'HX-Request': 'true' } }).catch(() => {})
+    } catch {}
+  }
+  const noteTyping = (composer) => {
+    const url = composer && composer.dataset.typingUrl
+    const ta = textOf(composer)
+    if (!url || !ta) return
+    const s = typingState.get(url) || { at: 0, active: false }
+    const writing = modeOf(composer) === 'note' && ta.value.trim() !== ''
+    const now = Date.now()
+    if (writing && (!s.active || now - s.at >= TYPING_EVERY_MS)) {
+      typingState.set(url, { at: now, active: true })
+      signalTyping(url, true)
+    } else if (!writing && s.active) {
+      typingState.set(url, { at: 0, active: false })
+      signalTyping(url, false)
+    }
+  }
+  const stopAllTyping = (leaving) => {
+    for (const [url, s] of typingState) {
+      if (s.active) signalTyping(url, false, leaving)
+    }
+    typingState.clear()
+  }
+  // A sent note ends the typing on the server; another conversation opened (or the page left) ends it here.
+  const forgetSentTyping = (composer) => {
+    const url = composer && composer.dataset.typingUrl
+    if (url) typingState.delete(url)
+  }
+  window.addEventListener('pagehide', () => stopAllTyping(true))
+
   // ── set-up of composers present now or swapped in later ──
   const init = () => {
     document.querySelectorAll('[data-window-closes]:not([data-loaded-at])').forEach((el) => { el.dataset.loadedAt = String(Date.now()) })
+    // Typing signals of composers no longer on the page (another conversation was opened) end now.
+    for (const [url, s] of typingState) {
+      if (s.active && !document.querySelector(`[data-composer][data-typing-url="${url}"]`)) { signalTyping(url, false); typingState.delete(url) }
+    }
     document.querySelectorAll('[data-composer]').forEach((composer) => {
       const id = composer.querySelector('[data-client-id]')
       if (id && !/^[A-Za-z0-9_-]{8,64}$/.test(id.value)) id.value = newClientId()
@@ -284,8 +330,15 @@
   // After a send, or after a bubble's "Reply" set the quoted message, the cursor goes back to the text box.
   let refocus = null
   document.addEventListener('submit', (e) => {
-    const composer = composerOf(e.target instanceof Element ? e.target : null)
-    if (composer) refocus = composer.id
+    const form = e.target instanceof Element ? e.target : null
+    // A reaction: its menu closes at once (the thread shows the badge when it refreshes).
+    const react = form && form.closest('[data-bubble-react]')
+    if (react) { window.setTimeout(() => { react.open = false }, 0); return }
+    const composer = composerOf(form)
+    if (composer) {
+      refocus = composer.id
+      if (modeOf(composer) === 'note') forgetSentTyping(composer)
+    }
   })
   document.addEventListener('htmx:after:settle', () => {
     if (refocus === null) return
@@ -315,15 +368,17 @@
     if (t.matches('[data-autogrow], [data-composer-text]')) { grow(t); updateCounter(t) }
     if (t.matches('[data-counter]')) updateCounter(t)
     const composer = composerOf(t)
-    if (composer && t.matches('[data-composer-text]')) suggest(composer, false)
+    if (composer && t.matches('[data-composer-text]')) { suggest(composer, false); noteTyping(composer) }
   })
 
   document.addEventListener('change', (e) => {
     const t = e.target
     const composer = composerOf(t)
     if (!composer) return
-    if (t.matches('input[name="mode"]')) applyMode(composer)
-    else if (t.matches('[data-file-input]')) showFile(composer)
+    if (t.matches('input[name="mode"]')) {
+      applyMode(composer)
+      noteTyping(composer)
+    } else if (t.matches('[data-file-input]')) showFile(composer)
     else if (t.matches('input[type="file"][data-max-bytes]')) {
       // A template's header file: too large for its kind → refused before uploading.
       const file = t.files && t.files[0]
@@ -399,7 +454,18 @@
       if (details) details.open = false
     } else if ((el = t.closest('[data-composer-reply]'))) {
       const target = /#composer-reply-(.+)$/.exec(el.getAttribute('hx-target') || '')
-      if (target) refocus = `composer-${target[1]}`
+      if (target) {
+        refocus = `composer-${target[1]}`
+        // Replying from a private note: back to the reply mode, where a quote is sent.
+        const composer = document.getElementById(refocus)
+        const reply = composer && composer.querySelector('input[name="mode"][value="reply"]')
+        if (reply && !reply.checked) {
+          reply.checked = true
+          reply.dispatchEvent(new window.Event('change', { bubbles: true }))
+        }
+      }
+      const msg = el.closest('.msg')
+      if (msg) msg.classList.remove('show-actions')
     } else if ((el = t.closest('[data-canned-open]'))) {
       e.preventDefault()
       const composer = composerOf(el)
@@ -421,6 +487,37 @@
       document.querySelectorAll('[data-composer]').forEach((c) => { if (!c.contains(t)) closeSuggest(c) })
     }
   })
+
+  // On touch screens there is no hover: a tap on a bubble (not on a link, player or button in it) shows
+  // its actions; a tap anywhere else hides them.
+  document.addEventListener('click', (e) => {
+    if (!touch()) return
+    const t = e.target instanceof Element ? e.target : null
+    if (!t) return
+    const msg = t.closest('.msg.has-actions')
+    const inside = t.closest('a, button, summary, audio, video, input, [data-bubble-actions]')
+    document.querySelectorAll('.msg.show-actions').forEach((m) => { if (m !== msg) m.classList.remove('show-actions') })
+    if (msg && !inside && t.closest('.bubble')) msg.classList.toggle('show-actions')
+  })
+
+  document.addEventListener('toggle', (e) => {
+    const details = e.target
+    if (!(details instanceof window.HTMLDetailsElement) || !details.matches('[data-bubble-react]') || !details.open) return
+    // The menu opens upwards; near the top of the thread it opens downwards instead.
+    const menu = details.querySelector('.bubble-react-menu')
+    const scroller = details.closest('.thread-scroll')
+    if (!menu || !scroller) return
+    const box = scroller.getBoundingClientRect()
+    menu.classList.add('menu-up')
+    menu.classList.remove('menu-start')
+    if (details.getBoundingClientRect().top - box.top < menu.offsetHeight + 12) menu.classList.remove('menu-up')
+    // It grows towards the bubble; where that would leave the thread, it grows the other way.
+    const r = menu.getBoundingClientRect()
+    const rtl = window.getComputedStyle(menu).direction === 'rtl'
+    if (rtl ? r.right > box.right - 4 : r.left < box.left + 4) menu.classList.add('menu-start')
+    const first = menu.querySelector('button')
+    if (first && details.matches(':focus-within')) first.focus()
+  }, true)
 
   document.addEventListener('focusout', (e) => {
     const t = e.target

@@ -2,7 +2,7 @@
 // framework; everything is delegated on document so fragments swapped in by htmx need no re-binding.
 //
 // - Live: one EventSource per tab on /live. Its doorbell events (`inbox`, `conversation-<id>`,
-//   `ding`, `ding-mine`) are re-dispatched on document, where the list and the thread listen with
+//   `conversation-<id>-typing`, `ding`, `ding-mine`) are re-dispatched on document, where the list and the thread listen with
 //   hx-trigger="… from:document" and refetch themselves. After a reconnect the page fires
 //   `live-resync`, so anything missed while offline is fetched again.
 // - Nothing jumps: the thread stays where the reader is; new messages below show a pill instead.
@@ -46,9 +46,15 @@
   const watchConversation = () => {
     const id = openConversationId()
     if (!source || id === watched) return
-    if (watched) source.removeEventListener('conversation-' + watched, onConversationEvent)
+    if (watched) {
+      source.removeEventListener('conversation-' + watched, onConversationEvent)
+      source.removeEventListener('conversation-' + watched + '-typing', onConversationEvent)
+    }
     watched = id
-    if (id) source.addEventListener('conversation-' + id, onConversationEvent)
+    if (id) {
+      source.addEventListener('conversation-' + id, onConversationEvent)
+      source.addEventListener('conversation-' + id + '-typing', onConversationEvent)
+    }
   }
 
   const connect = () => {
@@ -207,7 +213,7 @@
   const busy = (el) => {
     if (!el) return false
     if (el.id === 'inbox-list') return $$('.row-check:checked').length > 0
-    if (el.id === 'thread') return Boolean($('#conv-header details[open]')) || (document.activeElement && document.activeElement.closest('#conv-header') && document.activeElement.matches('input'))
+    if (el.id === 'thread') return Boolean($('#conv-header details[open]')) || Boolean($('#thread details[open]')) || (document.activeElement && document.activeElement.closest('#conv-header') && document.activeElement.matches('input'))
     return false
   }
   const replay = () => {
@@ -274,7 +280,9 @@
     if (next && next !== rows[current]) { next.click(); next.scrollIntoView({ block: 'nearest' }) }
   }
   const focusComposer = () => {
-    const box = $('#composer textarea:not([disabled])') || $('#composer select, #composer input:not([type=hidden])')
+    // The first of these that is shown (a template picker keeps the reply box, hidden, in its form).
+    const box = [...document.querySelectorAll('#composer textarea:not([disabled]), #composer select, #composer .composer-template-panel :is(a[href], button:not([disabled]), input:not([type=hidden])), #composer input:not([type=hidden])')]
+      .find(el => el.checkVisibility())
     if (box) { box.focus(); box.scrollIntoView({ block: 'nearest' }); return true }
     return false
   }
@@ -324,7 +332,20 @@
       toBottom(true)
       pill(false)
     } else if ((el = t.closest('[data-focus-composer]'))) {
-      if (focusComposer()) e.preventDefault()
+      const composer = $('#composer [data-composer]')
+      const writing = composer && [...composer.querySelectorAll('textarea')].some(ta => ta.value.trim() !== '')
+      if (el.hasAttribute('data-template') && composer && !writing && !composer.classList.contains('composer-mode-template')) {
+        // Meta says the window is closed: the composer comes back as the template picker (the server
+        // now knows), then takes the focus. A reply being written is never thrown away: then only focus.
+        e.preventDefault()
+        composer.dispatchEvent(new window.CustomEvent('composer-reload'))
+        const started = Date.now()
+        const wait = () => {
+          if ($('#composer .composer-mode-template')) focusComposer()
+          else if (Date.now() - started < 3000) setTimeout(wait, 50)
+        }
+        wait()
+      } else if (focusComposer()) e.preventDefault()
     } else if ((el = t.closest('[data-quote]'))) {
       const target = document.getElementById((el.getAttribute('href') || '').slice(1))
       if (target) {
@@ -387,7 +408,7 @@
   // — the live status says "Reconnecting…" — instead of flashing an error for every doorbell.
   let refetchTimer = null
   let refetchDelay = 2000
-  const background = (ctx) => ctx && ctx.sourceElement && (ctx.sourceElement.id === 'inbox-list' || ctx.sourceElement.id === 'thread') && String(ctx.request.method).toUpperCase() === 'GET'
+  const background = (ctx) => ctx && ctx.sourceElement && (ctx.sourceElement.id === 'inbox-list' || ctx.sourceElement.id === 'thread' || ctx.sourceElement.hasAttribute('data-typing')) && String(ctx.request.method).toUpperCase() === 'GET'
   window.addEventListener('htmx:error', (e) => {
     if (!background(e.detail && e.detail.ctx)) return
     e.stopPropagation()

@@ -1,8 +1,11 @@
 // The composer in a real browser: an agent types a reply (the counter follows), "/" inserts a canned
 // response with its variables filled, Enter sends and the queued bubble appears in the thread; a private
 // note @mentions a teammate; in a conversation whose 24-hour window closed the template picker replaces
-// the text box and its preview follows what is typed. Screenshots (light, dark, phone): the composer
-// open with canned responses, the template picker with its preview, and Settings → Canned responses.
+// the text box and its preview follows what is typed. Two agents side by side: one writing a note is
+// shown to the other ("Bruno Lima is writing a note…") until they pause or send; the note's @mention is
+// highlighted for the teammate it names; Reply on a customer's bubble quotes it, React puts a badge on it.
+// Screenshots (light, dark, phone): the composer open with canned responses, the template picker with its
+// preview, Settings → Canned responses, and a thread with a bubble's actions shown.
 import { join } from 'node:path'
 import t from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
@@ -37,6 +40,7 @@ interface Seeded {
   closed: string
   agent: { email: string, password: string }
   owner: { email: string, password: string }
+  teammate: { email: string, password: string }
   /** A customer's message arriving now-minus-agoMs through the webhook pipeline. */
   inbound: (waId: string, name: string, wamid: string, text: string, agoMs: number) => Promise<void>
 }
@@ -79,7 +83,7 @@ async function seed (env: BrowserApp): Promise<Seeded> {
   template('order_shipped', 'en', shipped, 'NAMED', 'UTILITY')
   template('autumn_sale', 'en_US', [{ type: 'BODY', text: 'Hi {{1}}, our autumn sale starts today: 30% off backpacks.' }], 'POSITIONAL', 'MARKETING')
   deps.db.insert(templates).values({ workspaceId, wabaId: waba, name: 'paused_promo', language: 'en_US', status: 'PAUSED', category: 'MARKETING', parameterFormat: 'POSITIONAL', components: [], updatedAt: now }).run()
-  return { open: conversationOf('Ana Souza'), closed: conversationOf('Kenji Watanabe'), agent, owner, inbound }
+  return { open: conversationOf('Ana Souza'), closed: conversationOf('Kenji Watanabe'), agent, owner, teammate, inbound }
 }
 
 async function signedIn (env: BrowserApp, options: Parameters<BrowserApp['browser']['newContext']>[0], user: { email: string, password: string }): Promise<{ context: BrowserContext, page: Page, problems: string[] }> {
@@ -260,5 +264,171 @@ t.test('screenshots: composer, template picker and canned responses in dark mode
     await admin.page.screenshot({ path: join(shots, `canned-${variant}.png`), caret: 'initial', animations: 'disabled', fullPage: true })
     t.same(admin.problems, [], `${variant}: canned responses page has no problems`)
     await admin.context.close()
+  }
+})
+
+t.test('two agents: writing a note shows to the other until it pauses or is sent; Reply quotes a bubble, React badges it', async (t) => {
+  const fake = await startFakeGraph()
+  t.teardown(() => fake.close())
+  const env = await browserApp(t, { set: { 'whatsapp.graph_base_url': fake.url } })
+  if (env === undefined) return
+  const shots = screenshotDir(t)
+  const seeded = await seed(env)
+  const viewport = { viewport: { width: 1360, height: 860 }, colorScheme: 'light' as const }
+  const a = await signedIn(env, viewport, seeded.agent)
+  const b = await signedIn(env, viewport, seeded.teammate)
+  const thread = `${env.base}/inbox/${seeded.open}`
+  await a.page.goto(thread)
+  await b.page.goto(thread)
+  await composerText(a.page).waitFor()
+  await composerText(b.page).waitFor()
+  // Both pages hold their live stream before anything happens.
+  await a.page.waitForFunction(() => document.querySelector('#inbox') !== null)
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const typingOnB = b.page.locator(`#composer-typing-${seeded.open}`)
+
+  // A starts writing a note: B sees it; A never sees themselves.
+  await a.page.locator('.composer-tab-note').click()
+  await composerText(a.page).click()
+  await composerText(a.page).pressSequentially('Checking the stock')
+  await typingOnB.getByText('Bruno Lima is writing a note…').waitFor({ timeout: 10_000 })
+  t.pass('B sees "Bruno Lima is writing a note…"')
+  t.equal(await a.page.locator('.composer-typing-pill').count(), 0, 'A does not see their own typing')
+  await b.page.screenshot({ path: join(shots, 'composer-typing-light.png'), caret: 'initial', animations: 'disabled' })
+
+  // A pauses: a few seconds without a keystroke and it is gone from B's page.
+  env.clock.advance(10_000)
+  await typingOnB.locator('.composer-typing-pill').waitFor({ state: 'detached', timeout: 15_000 })
+  t.pass('it disappears once A pauses')
+
+  // A writes the note for real, @mentioning B, and sends it: the indicator goes at once.
+  await composerText(a.page).fill('')
+  await composerText(a.page).pressSequentially('@car')
+  await a.page.locator('.composer-suggest-item').first().waitFor()
+  await a.page.keyboard.press('Enter')
+  await composerText(a.page).pressSequentially('can you approve the brown tote discount?')
+  await typingOnB.getByText('Bruno Lima is writing a note…').waitFor({ timeout: 10_000 })
+  t.pass('B sees it again')
+  await a.page.getByRole('button', { name: 'Add note' }).click()
+  await typingOnB.locator('.composer-typing-pill').waitFor({ state: 'detached', timeout: 10_000 })
+  t.pass('sending the note hides it')
+  const mentionOnB = b.page.locator('#thread .msg-note mark.mention.is-me', { hasText: '@Carla Mendes' })
+  await mentionOnB.waitFor({ timeout: 10_000 })
+  t.pass('B sees the note with their own mention emphasised')
+  t.equal(await mentionOnB.getAttribute('title'), 'Mentions you')
+  const mentionOnA = a.page.locator('#thread .msg-note mark.mention', { hasText: '@Carla Mendes' })
+  await mentionOnA.waitFor({ timeout: 10_000 })
+  t.notOk(await mentionOnA.evaluate((m) => m.classList.contains('is-me')), 'A sees it highlighted, not as theirs')
+  t.equal(await a.page.locator('#thread .msg-note [data-bubble-actions]').count(), 0, 'notes have no bubble actions')
+
+  // Reply on the customer's bubble: back to reply mode with the quote, the cursor in the text box.
+  const inbound = env.deps.db.select({ id: messages.id }).from(messages).where(and(eq(messages.conversationId, seeded.open), eq(messages.direction, 'in'))).get()!
+  const bubble = a.page.locator(`#m-${inbound.id}`)
+  const actions = bubble.locator('[data-bubble-actions]')
+  t.equal(await actions.evaluate((el) => getComputedStyle(el).opacity), '0', 'the actions stay out of the way until wanted')
+  await bubble.locator('.bubble').hover()
+  await a.page.waitForFunction((id) => getComputedStyle(document.querySelector(`#m-${id} [data-bubble-actions]`)!).opacity === '1', inbound.id)
+  t.pass('hovering the bubble shows its actions')
+  await a.page.screenshot({ path: join(shots, 'composer-bubble-actions-hover-light.png'), caret: 'initial', animations: 'disabled' })
+  await bubble.getByRole('link', { name: 'Reply' }).click()
+  const chip = a.page.locator('.composer-quote')
+  await chip.waitFor()
+  t.match(await chip.innerText(), /leather tote still available in brown/)
+  t.ok(await a.page.locator('.composer-tab-reply input').isChecked(), 'the composer switched back to reply')
+  await a.page.waitForFunction(() => document.activeElement?.matches('textarea[data-composer-text]') === true)
+  t.pass('the cursor is in the text box')
+  await a.page.keyboard.type('Yes, we have it in brown! Shall I reserve one?')
+  await a.page.keyboard.press('Enter')
+  const quoted = a.page.locator('#thread .msg-out', { hasText: 'Shall I reserve one?' }).locator('.msg-quote')
+  await quoted.waitFor({ timeout: 10_000 })
+  t.match(await quoted.innerText(), /leather tote/, 'the sent bubble shows the quote')
+  const reply = env.deps.db.select().from(messages).where(and(eq(messages.conversationId, seeded.open), eq(messages.direction, 'out'))).all().find(m => m.type === 'text')!
+  t.equal((JSON.parse(reply.content) as { context?: { messageId?: string } }).context?.messageId, 'wamid.COMPOSER.A1', 'sent with the WhatsApp context')
+  await b.page.locator('#thread .msg-out .msg-quote', { hasText: 'leather tote' }).waitFor({ timeout: 10_000 })
+  t.pass('B sees the quoted reply live')
+
+  // React by keyboard: Tab to the reaction button, open it, pick ❤️; the badge appears under the bubble.
+  await a.page.mouse.move(5, 5)
+  await bubble.getByRole('link', { name: 'Reply' }).focus()
+  await a.page.waitForFunction((id) => getComputedStyle(document.querySelector(`#m-${id} [data-bubble-actions]`)!).opacity === '1', inbound.id)
+  t.pass('keyboard focus shows the actions')
+  await a.page.keyboard.press('Tab')
+  await a.page.keyboard.press('Enter')
+  const menu = bubble.locator('.bubble-react-menu')
+  await menu.waitFor()
+  await menu.getByRole('button', { name: 'React with ❤️' }).click()
+  await bubble.locator('.msg-reactions .reaction.is-mine', { hasText: '❤️' }).waitFor({ timeout: 10_000 })
+  t.pass('the reaction shows as a badge')
+  t.ok(await menu.isHidden(), 'the menu closed')
+  const reaction = env.deps.db.select().from(messages).where(eq(messages.type, 'reaction')).get()
+  t.ok(reaction, 'the reaction is queued')
+  await b.page.locator(`#m-${inbound.id} .msg-reactions .reaction`, { hasText: '❤️' }).waitFor({ timeout: 10_000 })
+  t.pass('B sees the badge too')
+
+  t.same(a.problems, [], 'A: no console errors or CSP violations')
+  t.same(b.problems, [], 'B: no console errors or CSP violations')
+  await a.context.close()
+  await b.context.close()
+})
+
+t.test('screenshots: a thread with a bubble\'s actions, light, dark and phone', async (t) => {
+  const fake = await startFakeGraph()
+  t.teardown(() => fake.close())
+  const env = await browserApp(t, { set: { 'whatsapp.graph_base_url': fake.url } })
+  if (env === undefined) return
+  const shots = screenshotDir(t)
+  const seeded = await seed(env)
+  // A short exchange, so the thread looks lived in: two customer messages around a reply and a note.
+  await seeded.inbound('5511987650001', 'Ana Souza', 'wamid.COMPOSER.A2', 'And does it come with the long strap? 🙂', 40 * 60_000)
+  processAllPending(env.deps)
+  const first = env.deps.db.select({ id: messages.id }).from(messages).where(eq(messages.wamid, 'wamid.COMPOSER.A1')).get()!
+  const second = env.deps.db.select({ id: messages.id }).from(messages).where(eq(messages.wamid, 'wamid.COMPOSER.A2')).get()!
+  const team = await signedIn(env, { viewport: { width: 1360, height: 860 } }, seeded.agent)
+  await team.page.goto(`${env.base}/inbox/${seeded.open}`)
+  await composerText(team.page).waitFor()
+  await team.page.locator(`#m-${first.id} .bubble`).hover()
+  await team.page.locator(`#m-${first.id}`).getByRole('link', { name: 'Reply' }).click()
+  await team.page.locator('.composer-quote').waitFor()
+  await composerText(team.page).pressSequentially('Yes! We have two left in brown.')
+  await team.page.keyboard.press('Enter')
+  await team.page.locator('#thread .msg-out .msg-quote').waitFor({ timeout: 10_000 })
+  await team.page.locator('.composer-tab-note').click()
+  await composerText(team.page).click()
+  await composerText(team.page).pressSequentially('@car')
+  await team.page.locator('.composer-suggest-item').first().waitFor()
+  await team.page.keyboard.press('Enter')
+  await composerText(team.page).pressSequentially('she is a returning customer, ok to offer free shipping?')
+  await team.page.getByRole('button', { name: 'Add note' }).click()
+  await team.page.locator('#thread .msg-note').waitFor({ timeout: 10_000 })
+  await team.page.locator(`#m-${first.id} .bubble`).hover()
+  await team.page.locator(`#m-${first.id}`).locator('summary[aria-label="React"]').click()
+  await team.page.getByRole('button', { name: 'React with 👍' }).click()
+  await team.page.locator(`#m-${first.id} .msg-reactions .reaction`).waitFor({ timeout: 10_000 })
+  await team.context.close()
+
+  for (const [variant, options, file] of [
+    ['light', { viewport: { width: 1360, height: 860 }, colorScheme: 'light' as const }, 'composer-bubble-actions.png'],
+    ['dark', { viewport: { width: 1360, height: 860 }, colorScheme: 'dark' as const }, 'composer-bubble-actions-dark.png'],
+    ['phone', { viewport: { width: 390, height: 844 }, colorScheme: 'light' as const, isMobile: true, hasTouch: true }, 'composer-bubble-actions-phone.png']
+  ] as const) {
+    // Carla, mentioned in the note, looks at the thread and is about to react to the customer's question.
+    const { context, page, problems } = await signedIn(env, options, seeded.teammate)
+    await page.goto(`${env.base}/inbox/${seeded.open}`)
+    await composerText(page).waitFor()
+    const target = page.locator(`#m-${second.id}`)
+    if (variant === 'phone') {
+      await target.locator('.msg-text').tap()
+      await page.waitForFunction((id) => document.querySelector(`#m-${id}`)?.classList.contains('show-actions') === true, second.id)
+      t.pass('phone: a tap on the bubble shows its actions')
+      await target.locator('summary[aria-label="React"]').tap()
+    } else {
+      await target.locator('.bubble').hover()
+      await target.locator('summary[aria-label="React"]').click()
+    }
+    await target.locator('.bubble-react-menu').waitFor()
+    await page.locator('mark.mention.is-me').waitFor()
+    await page.screenshot({ path: join(shots, file), caret: 'initial', animations: 'disabled' })
+    t.same(problems, [], `${variant}: no console errors or CSP violations`)
+    await context.close()
   }
 })

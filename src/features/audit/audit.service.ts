@@ -13,6 +13,7 @@ export type AuditAction =
   | 'workspace_created' | 'workspace_renamed' | 'workspace_two_factor_required' | 'workspace_two_factor_optional'
   | 'member_invited' | 'invite_revoked' | 'invite_accepted' | 'member_role_changed' | 'member_removed' | 'member_left'
   | 'webhooks_replayed' | 'channel_connected' | 'channel_renamed' | 'channel_credentials_replaced' | 'channel_disconnected'
+  | 'canned_response_created' | 'canned_response_updated' | 'canned_response_deleted' | 'inbox_settings_changed'
 
 export interface AuditEntry {
   action: AuditAction

@@ -21,7 +21,7 @@ const notices = new Set(['created', 'saved', 'deleted'])
 
 function actorOf (req: FastifyRequest): CannedActor & { role: 'owner' | 'admin' | 'agent' } {
   const p = req.principal!
-  return { userId: p.userId, workspaceId: p.workspace!.id, role: p.workspace!.role }
+  return { userId: p.userId, workspaceId: p.workspace!.id, role: p.workspace!.role, ip: req.ip }
 }
 
 function doneFlash (req: FastifyRequest): Flash[] {

@@ -5,6 +5,7 @@
 // {{contact.first_name|there}} → "there" for a contact without a name.
 import type { Deps } from '../../deps.js'
 import { NotFoundError } from '../../platform/http/errors.js'
+import { recordAudit } from '../audit/audit.service.js'
 import { deleteCanned, findCanned, findCannedByShortcut, insertCanned, listCanned, updateCanned, type CannedResponse } from './canned.store.js'
 
 export type { CannedResponse }
@@ -13,7 +14,7 @@ export type FieldErrors = Record<string, string>
 export type Result<T> = { ok: true, value: T } | { ok: false, errors: FieldErrors }
 
 /** Who manages canned responses: the acting admin in the active workspace. */
-export interface CannedActor { userId: string, workspaceId: string }
+export interface CannedActor { userId: string, workspaceId: string, ip?: string | undefined }
 
 export const shortcutMaxLength = 32
 /** WhatsApp's limit for a text message: a canned response must fit in one. */
@@ -69,24 +70,37 @@ export function createCannedResponse (deps: Pick<Deps, 'db' | 'clock'>, actor: C
   return deps.db.transaction((db) => {
     const errors = problems({ db }, actor.workspaceId, input)
     if (Object.keys(errors).length > 0) return { ok: false as const, errors }
-    return { ok: true as const, value: insertCanned(db, { workspaceId: actor.workspaceId, shortcut: input.shortcut, body: input.body, createdBy: actor.userId, createdAt: now, updatedAt: now }) }
+    const created = insertCanned(db, { workspaceId: actor.workspaceId, shortcut: input.shortcut, body: input.body, createdBy: actor.userId, createdAt: now, updatedAt: now })
+    audit(db, actor, 'canned_response_created', { shortcut: created.shortcut }, now)
+    return { ok: true as const, value: created }
   }, { behavior: 'immediate' })
 }
 
 export function updateCannedResponse (deps: Pick<Deps, 'db' | 'clock'>, actor: CannedActor, id: string, raw: CannedInput): Result<null> {
-  cannedResponse(deps, actor.workspaceId, id)
+  const before = cannedResponse(deps, actor.workspaceId, id)
   const input = cleanCannedInput(raw)
   return deps.db.transaction((db) => {
     const errors = problems({ db }, actor.workspaceId, input, id)
     if (Object.keys(errors).length > 0) return { ok: false as const, errors }
-    updateCanned(db, actor.workspaceId, id, { shortcut: input.shortcut, body: input.body, updatedAt: deps.clock.now() })
+    const now = deps.clock.now()
+    updateCanned(db, actor.workspaceId, id, { shortcut: input.shortcut, body: input.body, updatedAt: now })
+    if (before.shortcut !== input.shortcut || before.body !== input.body) audit(db, actor, 'canned_response_updated', { shortcut: input.shortcut, from: before.shortcut }, now)
     return { ok: true as const, value: null }
   }, { behavior: 'immediate' })
 }
 
 /** Deletes one canned response of the workspace (404 when it is not one). */
-export function deleteCannedResponse (deps: Pick<Deps, 'db'>, actor: CannedActor, id: string): void {
-  if (deleteCanned(deps.db, actor.workspaceId, id) === 0) throw new NotFoundError()
+export function deleteCannedResponse (deps: Pick<Deps, 'db' | 'clock'>, actor: CannedActor, id: string): void {
+  deps.db.transaction((db) => {
+    const row = findCanned(db, actor.workspaceId, id)
+    if (row === undefined || deleteCanned(db, actor.workspaceId, id) === 0) throw new NotFoundError()
+    audit(db, actor, 'canned_response_deleted', { shortcut: row.shortcut }, deps.clock.now())
+  }, { behavior: 'immediate' })
+}
+
+/** Changes to canned responses are in the workspace's audit log (the shortcut only, never the body). */
+function audit (db: Deps['db'], actor: CannedActor, action: 'canned_response_created' | 'canned_response_updated' | 'canned_response_deleted', details: Record<string, string>, now: number): void {
+  recordAudit(db, { action, workspaceId: actor.workspaceId, actorUserId: actor.userId, details, ip: actor.ip }, now)
 }
 
 /** The values variables are filled with; null or '' means unknown (the fallback, or nothing, is used). */

@@ -8,7 +8,12 @@
 //   GET  /inbox/:conversationId/composer            the composer (?mode=reply|note|template, ?replyTo=, ?template=)
 //   GET  /inbox/:conversationId/reply-target        the "replying to" chip for ?messageId= (the bubbles' Reply action)
 //   GET  /inbox/:conversationId/templates/preview   the live preview of ?template= with its p.* values
+//   POST /inbox/:conversationId/typing              "I am writing a note" (typing=1, repeated at most every ~3 s
+//                                                   while typing) or "I stopped" (typing=0): 204. Rate-limited per member.
+//   GET  /inbox/:conversationId/typing              who else is writing a note here ("Ana is writing a note…")
 //
+// Typing is kept in memory for a few seconds (typing.service.ts); a change rings the live doorbell
+// `conversation-<id>-typing` (ids only) and the pages refetch the GET above, which never lists the viewer.
 // htmx requests get the composer fragment back (200 after a send with a fresh client id, 422 with the
 // text and the problems kept); plain form posts are redirected to the thread (303) or get the composer
 // page (422). Uploads are multipart, parsed only here (@fastify/multipart, registered in this plugin's
@@ -22,8 +27,9 @@ import { outboundMaxBytes } from '../outbound/outbound.policy.js'
 import { selfAssignIfUnassigned } from './conversations.service.js'
 import {
   attachmentKindOf, attachmentMaxBytes, composerView, composerViewer, conversationForComposer, findApprovedTemplateForm, reactToMessage, sendFromComposer,
-  sendTemplate, templatePreview, type ComposerErrors, type ComposerOptions, type ComposerViewer, type UploadedFile
+  sendTemplate, templatePreview, typingNames, type ComposerErrors, type ComposerOptions, type ComposerViewer, type UploadedFile
 } from './composer.service.js'
+import { typingBoard } from './typing.service.js'
 
 /** Where the thread of a conversation lives (the inbox's page). */
 export function threadHref (conversationId: string): string {
@@ -32,6 +38,11 @@ export function threadHref (conversationId: string): string {
 
 const agent = { policy: 'agent' as const }
 const sending = { ...agent, rateLimit: { max: 120, timeWindow: 60_000 } }
+/** The composer repeats "typing" every ~3 s at most: 60 a minute per member leaves room for stops and several tabs. */
+const typingSignal = {
+  ...agent,
+  rateLimit: { max: 60, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => `typing:${req.principal?.userId ?? req.ip}` }
+}
 
 interface ComposerForm { fields: Record<string, string>, file: UploadedFile | undefined }
 
@@ -98,6 +109,9 @@ export async function composerRoutes (app: FastifyInstance, deps: Deps): Promise
     limits: { fileSize: attachmentMaxBytes + 1, files: 1, fields: 80, fieldSize: 64 * 1024, parts: 82, fieldNameSize: 100, headerPairs: 100 }
   })
 
+  const typing = typingBoard(deps)
+  app.addHook('onClose', async () => { typing.close() })
+
   function actorOf (req: FastifyRequest): { viewer: ComposerViewer, actor: { userId: string, workspaceId: string, role: ComposerViewer['role'], name: string } } {
     const viewer = composerViewer(req.principal!)
     return { viewer, actor: { userId: viewer.userId, workspaceId: viewer.workspaceId, role: viewer.role, name: viewer.name } }
@@ -128,6 +142,8 @@ export async function composerRoutes (app: FastifyInstance, deps: Deps): Promise
     const input = { mode: f.mode ?? 'reply', text: f.text ?? '', clientId: f.clientId ?? '', replyTo: f.replyTo ?? '', file: form.file }
     const result = await sendFromComposer(deps, actor, conversationId, input)
     if (result.ok) {
+      // The note is in the thread now: nobody needs to be told it is being written.
+      if (input.mode === 'note') typing.stop(actor.workspaceId, conversationId, actor.userId)
       // Replying to an unassigned conversation makes it yours (workspace setting); a note does not.
       if (input.mode !== 'note' && !result.duplicate) selfAssignIfUnassigned(deps, actor, conversationId)
       return sent(req, reply, conversationId, result.message.id, input.mode === 'note' ? 'note' : 'reply')
@@ -174,6 +190,23 @@ export async function composerRoutes (app: FastifyInstance, deps: Deps): Promise
     const { conversation, channel } = conversationForComposer(deps, viewer.workspaceId, conversationId)
     const composer = composerView(deps, conversation, channel, { viewer, replyTo: queryValue(req, 'messageId', 64) })
     return reply.partial('inbox/_composer-reply', { composer })
+  })
+
+  app.post('/inbox/:conversationId/typing', { config: typingSignal }, async (req, reply) => {
+    const { conversationId } = req.params as { conversationId: string }
+    const { actor } = actorOf(req)
+    const { conversation } = conversationForComposer(deps, actor.workspaceId, conversationId)
+    if (field(req, 'typing', 1) === '0') typing.stop(actor.workspaceId, conversation.id, actor.userId)
+    else typing.start(actor.workspaceId, conversation.id, actor.userId)
+    return reply.code(204).header('cache-control', 'no-store').send()
+  })
+
+  app.get('/inbox/:conversationId/typing', { config: agent }, async (req, reply) => {
+    const { conversationId } = req.params as { conversationId: string }
+    const { viewer } = actorOf(req)
+    const { conversation } = conversationForComposer(deps, viewer.workspaceId, conversationId)
+    const names = typingNames(deps, viewer.workspaceId, conversation.id, viewer.userId)
+    return reply.partial('inbox/_composer-typing', { typing: { conversationId: conversation.id, names } })
   })
 
   app.get('/inbox/:conversationId/templates/preview', { config: agent }, async (req, reply) => {

@@ -6,7 +6,7 @@
 //
 // Modes: 'reply' (free-form, only while the customer-service window is open), 'template' (when it is
 // closed or never opened: SPEC §9), 'note' (private to the team, never sent, always available).
-import { and, eq } from 'drizzle-orm'
+import { and, eq, inArray } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { messages, noteMentions } from '../../db/schema.js'
 import type { Deps } from '../../deps.js'
@@ -23,8 +23,9 @@ import { queueMediaSend, queueReactionSend, queueTemplateSend, queueTextSend, ty
 import { buildTemplate, type TemplateParameters } from '../outbound/outbound.templates.js'
 import { approvedTemplates, findApprovedTemplate, type Template } from '../templates/templates.service.js'
 import { listTeam } from '../workspaces/team.service.js'
-import { findMessage } from './messages.store.js'
+import { findMessage, windowRefusedSince } from './messages.store.js'
 import { findConversation, insertOutbound, readContent, type Conversation, type Message, type MessageContent } from './messaging.service.js'
+import { typingBoard } from './typing.service.js'
 
 // ── limits (SPEC §6, §7) ──
 export const textMaxLength = 4096
@@ -139,6 +140,8 @@ export interface ComposerView {
   canSyncTemplates: boolean
   canManageCanned: boolean
   limits: { text: number, caption: number, attachments: Record<AttachmentKind, { maxBytes: number, types: string[] }> }
+  /** The names of the other members writing a note in this conversation now ("Ana is writing a note…"). */
+  typing: string[]
 }
 
 /** What composerView needs of the conversation (the thread passes its row). */
@@ -151,6 +154,17 @@ export function windowState (conversation: Pick<Conversation, 'lastInboundAt'>, 
   if (conversation.lastInboundAt === null) return { closesAt: null, open: false, neverOpened: true }
   const closesAt = conversation.lastInboundAt + dayMs
   return closesAt > now ? { closesAt, open: true, neverOpened: false } : { closesAt: null, open: false, neverOpened: false }
+}
+
+/**
+ * The window as Meta applies it: ours (windowState), closed as well when Meta refused a send with
+ * 131047 after the customer's last message (clocks differ; a message may have reached Meta late), so
+ * the composer offers templates instead of a reply that would fail the same way.
+ */
+export function effectiveWindow (db: Db, conversation: Pick<Conversation, 'lastInboundAt'> & Partial<Pick<Conversation, 'workspaceId' | 'id'>>, now: number): ReturnType<typeof windowState> {
+  const window = windowState(conversation, now)
+  if (!window.open || conversation.workspaceId === undefined || conversation.id === undefined) return window
+  return windowRefusedSince(db, conversation.workspaceId, conversation.id, conversation.lastInboundAt!) ? { closesAt: null, open: false, neverOpened: false } : window
 }
 
 function channelProblemOf (channel: ComposerChannel | undefined): ComposerView['channelProblem'] {
@@ -171,9 +185,9 @@ export function validClientId (value: string): boolean {
 }
 
 /** The composer's data for one conversation of the viewer's workspace. */
-export function composerView (deps: Pick<Deps, 'db' | 'clock'>, conversation: ComposerConversation, channel: ComposerChannel | undefined, options: ComposerOptions = {}): ComposerView {
+export function composerView (deps: Pick<Deps, 'db' | 'clock'> & Partial<Pick<Deps, 'events'>>, conversation: ComposerConversation, channel: ComposerChannel | undefined, options: ComposerOptions = {}): ComposerView {
   const now = deps.clock.now()
-  const window = windowState(conversation, now)
+  const window = effectiveWindow(deps.db, conversation, now)
   const problem = channelProblemOf(channel)
   const modes = composerModes(window.open, problem !== null)
   const mode = modes.includes(options.mode as ComposerMode) ? options.mode as ComposerMode : modes[0]!
@@ -205,7 +219,8 @@ export function composerView (deps: Pick<Deps, 'db' | 'clock'>, conversation: Co
     templatePreview: null,
     canSyncTemplates: admin && channel?.id !== undefined && problem !== 'disconnected',
     canManageCanned: admin,
-    limits: { text: textMaxLength, caption: captionMaxLength, attachments: attachmentLimits() }
+    limits: { text: textMaxLength, caption: captionMaxLength, attachments: attachmentLimits() },
+    typing: []
   }
   if (workspaceId === undefined) return view
 
@@ -215,9 +230,11 @@ export function composerView (deps: Pick<Deps, 'db' | 'clock'>, conversation: Co
   const contact = conversation.contactId === undefined ? undefined : findContact(deps.db, workspaceId, conversation.contactId)
   const context = { contactName: contact?.name ?? contact?.profileName ?? null, agentName: viewer?.name ?? null, workspaceName: viewer?.workspaceName ?? null }
   view.canned = listCannedResponses(deps, workspaceId).map(c => ({ id: c.id, shortcut: c.shortcut, body: fillCannedVariables(c.body, context) }))
-  view.members = listTeam(deps, workspaceId).members
+  const team = listTeam(deps, workspaceId).members
+  view.members = team
     .filter(m => m.userId !== viewer?.userId)
     .map(m => ({ userId: m.userId, name: m.name, initials: initialsOf(m.name), colour: colourOf(m.email) }))
+  if (deps.events !== undefined) view.typing = typingNames({ events: deps.events, clock: deps.clock, db: deps.db }, workspaceId, conversation.id, viewer?.userId, team)
   if (modes.includes('template') && channel?.wabaId !== undefined) {
     const approved = approvedTemplates(deps.db, workspaceId, channel.wabaId)
     view.templates = templateChoices(approved)
@@ -289,8 +306,8 @@ export function detectMentions (text: string, members: Array<{ userId: string, n
   return [...found.values()]
 }
 
-/** A piece of a note's text: plain, or an @mention of a member (the thread highlights those). */
-export interface NoteSegment { text: string, mention: boolean }
+/** A piece of a note's text: plain, or an @mention of a member (the thread highlights those; `userId` says whom). */
+export interface NoteSegment { text: string, mention: boolean, userId?: string }
 
 /**
  * A note's text cut into plain pieces and @mentions, for the thread to render (each piece escaped;
@@ -299,20 +316,71 @@ export interface NoteSegment { text: string, mention: boolean }
 export function noteSegments (content: MessageContent): NoteSegment[] {
   const body = content.body as { type: string, text?: unknown }
   const text = typeof body.text === 'string' ? body.text : ''
-  const mentions = ((content as { mentions?: Mention[] }).mentions ?? []).map(m => m.name).filter(n => n !== '').sort((a, b) => b.length - a.length)
+  const stored = (content as { mentions?: unknown }).mentions
+  const mentions = (Array.isArray(stored) ? stored as Array<Partial<Mention>> : [])
+    .filter((m): m is Mention => typeof m?.name === 'string' && m.name !== '' && typeof m.userId === 'string')
+    .sort((a, b) => b.name.length - a.name.length)
   const segments: NoteSegment[] = []
   const lower = text.toLowerCase()
   let plainFrom = 0
   for (let i = lower.indexOf('@'); i !== -1 && mentions.length > 0; i = lower.indexOf('@', i + 1)) {
-    const name = mentions.find(n => lower.startsWith(n.toLowerCase(), i + 1) && !wordChar.test(text[i + 1 + n.length] ?? ' '))
-    if (name === undefined) continue
+    const m = mentions.find(n => lower.startsWith(n.name.toLowerCase(), i + 1) && !wordChar.test(text[i + 1 + n.name.length] ?? ' '))
+    if (m === undefined) continue
     if (i > plainFrom) segments.push({ text: text.slice(plainFrom, i), mention: false })
-    segments.push({ text: text.slice(i, i + 1 + name.length), mention: true })
-    plainFrom = i + 1 + name.length
+    segments.push({ text: text.slice(i, i + 1 + m.name.length), mention: true, userId: m.userId })
+    plainFrom = i + 1 + m.name.length
     i = plainFrom - 1
   }
   if (plainFrom < text.length) segments.push({ text: text.slice(plainFrom), mention: false })
   return segments
+}
+
+// ── the thread's bubbles ──
+/**
+ * What a bubble of the thread needs beyond the inbox's MessageView: its wamid (Reply and React need a
+ * message WhatsApp accepted) and, for a private note, its text cut at its @mentions.
+ */
+export interface BubbleDetails { wamid: string | null, note: NoteSegment[] | null }
+
+/** The bubble details of these messages of the workspace (message id → details); unknown ids are left out. */
+export function bubbleDetails (db: Db, workspaceId: string, messageIds: string[]): Record<string, BubbleDetails> {
+  const out: Record<string, BubbleDetails> = {}
+  for (let i = 0; i < messageIds.length; i += 500) {
+    const chunk = messageIds.slice(i, i + 500)
+    const rows = db.select({ id: messages.id, wamid: messages.wamid, direction: messages.direction }).from(messages)
+      .where(and(eq(messages.workspaceId, workspaceId), inArray(messages.id, chunk))).all()
+    const notes: string[] = []
+    for (const r of rows) {
+      out[r.id] = { wamid: r.wamid, note: null }
+      if (r.direction === 'note') notes.push(r.id)
+    }
+    if (notes.length === 0) continue
+    // Only the notes' contents are decrypted again (the thread already read the others').
+    const contents = db.select({ id: messages.id, content: messages.content }).from(messages)
+      .where(and(eq(messages.workspaceId, workspaceId), inArray(messages.id, notes))).all()
+    for (const r of contents) {
+      try { out[r.id]!.note = noteSegments(readContent(r)) } catch { out[r.id]!.note = null }
+    }
+  }
+  return out
+}
+
+/** The thread with what its bubbles need (bubble actions, highlighted @mentions) and who is looking at it. */
+export function withBubbles<T extends { items: Array<{ message: { id: string } }> }> (deps: Pick<Deps, 'db'>, viewer: { userId: string, workspaceId: string }, thread: T): T & { bubbles: Record<string, BubbleDetails>, viewerId: string } {
+  return { ...thread, bubbles: bubbleDetails(deps.db, viewer.workspaceId, thread.items.map(i => i.message.id)), viewerId: viewer.userId }
+}
+
+// ── typing (private notes) ──
+/**
+ * The names of the members writing a note in the conversation now, without the viewer, oldest first.
+ * Someone who left the workspace is not shown. `team` saves a look-up when the caller has it.
+ */
+export function typingNames (deps: Pick<Deps, 'events' | 'clock' | 'db'>, workspaceId: string, conversationId: string, viewerId: string | undefined, team?: Array<{ userId: string, name: string }>): string[] {
+  const ids = typingBoard(deps).typers(workspaceId, conversationId, viewerId)
+  if (ids.length === 0) return []
+  const members = team ?? listTeam(deps, workspaceId).members
+  const names = new Map(members.map(m => [m.userId, m.name]))
+  return ids.map(id => names.get(id)).filter((n): n is string => n !== undefined && n.trim() !== '')
 }
 
 // ── templates (SPEC §8) ──
@@ -592,10 +660,10 @@ function fromOutbound (errors: Record<string, string>, rename: Record<string, st
 }
 
 /** Why nothing free-form can go out now (channel state first, then the 24-hour window), or undefined. */
-function freeFormProblem (deps: Pick<Deps, 'clock'>, conversation: Conversation, channel: Channel | undefined): ComposerErrors | undefined {
+function freeFormProblem (deps: Pick<Deps, 'db' | 'clock'>, conversation: Conversation, channel: Channel | undefined): ComposerErrors | undefined {
   const problem = channelProblemOf(channel)
   if (problem !== null) return { form: { key: `composer.channel.${problem}.title` } }
-  if (!windowState(conversation, deps.clock.now()).open) return { form: { key: 'composer.errors.windowClosed' } }
+  if (!effectiveWindow(deps.db, conversation, deps.clock.now()).open) return { form: { key: 'composer.errors.windowClosed' } }
   return undefined
 }
 

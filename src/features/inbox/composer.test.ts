@@ -220,6 +220,9 @@ t.test('a private note with an @mention: stored, never queued, the mention recor
   const html = eta.render('/inbox/_composer-note', { segments })
   t.match(html, /<mark class="mention">@BRUNO LIMA<\/mark>/)
   t.match(html, /&lt;b&gt;courier&lt;\/b&gt;/)
+  t.equal(segments.find(s => s.mention)?.userId, env.agent.id, 'a mention knows whom it names')
+  const forBruno = eta.render('/inbox/_composer-note', { segments, viewerId: env.agent.id, t: (k: string) => k })
+  t.match(forBruno, /<mark class="mention is-me" title="composer.note.mentionsYou">@BRUNO LIMA<\/mark>/, 'the mentioned member sees it emphasised')
 
   const blank = await post(env.app, `/inbox/${env.conversationId}/messages`, { mode: 'note', text: ' ', clientId: 'client-note-0002' }, env.agentCookie, { headers: hx })
   t.equal(blank.statusCode, 422)
@@ -411,6 +414,27 @@ t.test('no approved template: an empty state that says where templates come from
   t.match(adminRes.body, new RegExp(`href="/settings/channels/${env.channel.id}"[^>]*>.*Sync now`, 's'))
 })
 
+t.test('Meta refused a reply with 131047 while our clock said the window was open: the composer offers templates', async (t) => {
+  const env = await world(t, { inboundAgoMs: 20 * 3_600_000 })
+  const sent = await post(env.app, `/inbox/${env.conversationId}/messages`, { mode: 'reply', text: 'Your order ships today', clientId: 'client-refused-1' }, env.agentCookie, { headers: hx })
+  t.equal(sent.statusCode, 200)
+  t.match((await get(env.app, `/inbox/${env.conversationId}/composer`, env.agentCookie, hx)).body, /composer-mode-reply/, 'open by our clock')
+  // The worker recorded Meta's refusal on the message (as it does for a 131047 answer).
+  env.deps.sqlite.prepare("UPDATE messages SET status = 'failed', error_code = 131047, error_title = 'Re-engagement message' WHERE direction = 'out'").run()
+  const res = await get(env.app, `/inbox/${env.conversationId}/composer`, env.agentCookie, hx)
+  t.match(res.body, /composer-mode-template/, 'templates instead of a reply that would fail again')
+  t.notMatch(res.body, /composer-mode-reply/)
+  t.match((await get(env.app, `/inbox/${env.conversationId}`, env.agentCookie)).body, /window-closed/, 'the header says closed too')
+  const again = await post(env.app, `/inbox/${env.conversationId}/messages`, { mode: 'reply', text: 'Hello?', clientId: 'client-refused-2' }, env.agentCookie, { headers: hx })
+  t.equal(again.statusCode, 422, 'a free-form reply is refused before it is queued')
+  t.equal(outboxCount(env), 1)
+  // The customer writes again: a new window, by both clocks.
+  const at = Math.floor(env.clock.now() / 1000)
+  await deliver(env, env.url, envelope(messagesValue([{ waId: '15550100111', name: 'Ana Souza' }], { messages: [message('wamid.INBOUND2', { waId: '15550100111' }, 'text', { body: 'Still there?' }, {}, at)] })))
+  processAllPending(env.deps)
+  t.match((await get(env.app, `/inbox/${env.conversationId}/composer`, env.agentCookie, hx)).body, /composer-mode-reply/, 'replies are back')
+})
+
 t.test('template parameters are validated; the preview escapes what the agent typed', async (t) => {
   const env = await world(t, { inboundAgoMs: 25 * 3_600_000 })
   const id = addTemplate(env, { name: 'appointment_reminder', language: 'en_US', status: 'APPROVED', components: reminder })
@@ -585,4 +609,72 @@ t.test('the bubble actions partial: Reply on real messages, reactions on the cus
   t.notMatch(ours, /reactions/, 'no reactions on our own messages')
   t.equal(eta.render('/inbox/_composer-bubble-actions', { ...base, message: { id: 'm3', direction: 'out', wamid: null } }).trim(), '', 'not yet at WhatsApp: nothing')
   t.equal(eta.render('/inbox/_composer-bubble-actions', { ...base, message: { id: 'm4', direction: 'note', wamid: null } }).trim(), '')
+})
+
+/** The HTML of one message of a thread page (from its element to the next message's). */
+function bubbleOf (html: string, messageId: string): string {
+  const at = html.indexOf(`id="m-${messageId}"`)
+  if (at === -1) return ''
+  const start = html.lastIndexOf('<div', at)
+  const next = html.indexOf('id="m-', at + 10)
+  return html.slice(start, next === -1 ? undefined : html.lastIndexOf('<div', next))
+}
+
+t.test('the thread\'s bubbles: Reply and React where WhatsApp has the message, a sent reply shows its quote, a reaction its badge', async (t) => {
+  const env = await world(t)
+  const page = async (): Promise<string> => (await get(env.app, `/inbox/${env.conversationId}`, env.agentCookie)).body
+  let inbound = bubbleOf(await page(), env.inboundId)
+  t.match(inbound, /data-bubble-actions/, 'the customer\'s message has the actions')
+  t.match(inbound, `hx-get="/inbox/${env.conversationId}/reply-target?messageId=${env.inboundId}"`)
+  t.match(inbound, `href="/inbox/${env.conversationId}?replyTo=${env.inboundId}"`, 'Reply works without JavaScript')
+  t.match(inbound, `action="/inbox/${env.conversationId}/reactions"`)
+  t.match(inbound, /aria-label="React with 👍"/)
+  t.match(inbound, /class="msg msg-in msg-type-text has-actions"/)
+
+  // Reply: the chip, then the send carries the context and the new bubble quotes the customer.
+  const res = await post(env.app, `/inbox/${env.conversationId}/messages`, { mode: 'reply', text: 'It left this morning!', replyTo: env.inboundId, clientId: 'client-bubble-0001' }, env.agentCookie, { headers: hx })
+  t.equal(res.statusCode, 200)
+  const reply = outbound(env)[0]!
+  t.equal(readContent(reply).context?.messageId, 'wamid.INBOUND1')
+  let mine = bubbleOf(await page(), reply.id)
+  t.match(mine, /class="msg-quote" href="#m-/, 'the reply quotes the message')
+  t.match(mine, /Ana Souza/)
+  t.match(mine, /Hi, is my order on its way\?/)
+  t.notMatch(mine, /data-bubble-actions/, 'not at WhatsApp yet (no wamid): no actions')
+
+  // Accepted by Meta: it can be quoted, but a reaction is only for the customer's messages.
+  env.deps.sqlite.prepare('UPDATE messages SET wamid = ?, status = ? WHERE id = ?').run('wamid.OUT1', 'sent', reply.id)
+  mine = bubbleOf(await page(), reply.id)
+  t.match(mine, /data-composer-reply/)
+  t.notMatch(mine, /data-bubble-react/)
+
+  // React: queued, and the customer's bubble shows the badge as ours.
+  const react = await post(env.app, `/inbox/${env.conversationId}/reactions`, { messageId: env.inboundId, emoji: '❤️' }, env.agentCookie, { headers: hx })
+  t.equal(react.statusCode, 204)
+  inbound = bubbleOf(await page(), env.inboundId)
+  t.match(inbound, /<span class="reaction is-mine" title="Your reaction">❤️<\/span>/)
+
+  // A deleted message gets no actions.
+  env.deps.sqlite.prepare('UPDATE messages SET revoked_at = ? WHERE id = ?').run(env.clock.now(), env.inboundId)
+  inbound = bubbleOf(await page(), env.inboundId)
+  t.match(inbound, /msg-deleted/)
+  t.notMatch(inbound, /data-bubble-actions/)
+})
+
+t.test('a note in the thread: @mentions highlighted (escaped), the viewer\'s own mention stands out, no bubble actions', async (t) => {
+  const env = await world(t)
+  const owner = await ownerOf(env)
+  const ownerCookie = await signIn(env.app, owner)
+  const res = await post(env.app, `/inbox/${env.conversationId}/messages`, { mode: 'note', text: '@Bruno Lima <i>please</i> call her\nback', clientId: 'client-note-bubble-1' }, ownerCookie, { headers: hx })
+  t.equal(res.statusCode, 200)
+  const note = env.deps.db.select().from(messages).where(eq(messages.direction, 'note')).get()!
+  const seenByBruno = bubbleOf((await get(env.app, `/inbox/${env.conversationId}`, env.agentCookie)).body, note.id)
+  t.match(seenByBruno, /<p class="msg-text note-text" dir="auto"><mark class="mention is-me" title="Mentions you">@Bruno Lima<\/mark> &lt;i&gt;please&lt;\/i&gt; call her\nback<\/p>/)
+  t.notMatch(seenByBruno, /data-bubble-actions/, 'a note is never sent: nothing to reply to or react to')
+  const seenByOwner = bubbleOf((await get(env.app, `/inbox/${env.conversationId}`, ownerCookie)).body, note.id)
+  t.match(seenByOwner, /<mark class="mention">@Bruno Lima<\/mark>/, 'others see the mention highlighted, not as theirs')
+  // The thread fragment (live refresh) renders it the same way.
+  const fragment = await get(env.app, `/inbox/${env.conversationId}/thread`, env.agentCookie, hx)
+  t.match(bubbleOf(fragment.body, note.id), /mention is-me/)
+  t.match(fragment.body, new RegExp(`data-bubble-actions[\\s\\S]*reply-target\\?messageId=${env.inboundId}`), 'and the bubble actions')
 })

@@ -17,7 +17,7 @@ import type { WaContactCard, WaInteractiveReply, WaOrderItem } from '../../platf
 import { findWhatsAppContact } from '../contacts/contacts.service.js'
 import { markConversationRead } from '../outbound/outbound.service.js'
 import { inboxSettings } from '../workspaces/workspaces.service.js'
-import { messageByWamid } from './messages.store.js'
+import { messageByWamid, windowRefusedSince } from './messages.store.js'
 import { readContent, windowClosesAt, type MessageContent } from './messaging.service.js'
 import {
   addConversationLabel, channelBrief, contactById, contactConversations, conversationsIn, dueSnoozed, findConversationRow, findLabel, findLabelByName,
@@ -560,7 +560,9 @@ export function headerView (deps: Pick<Deps, 'db'>, actor: InboxActor, conversat
   const colourFor = memberColours(members)
   const assignee = conversation.assigneeId === null ? undefined : members.find(m => m.userId === conversation.assigneeId)
   const assigneeName = assignee?.name ?? (conversation.assigneeId === null ? undefined : userNames(deps.db, [conversation.assigneeId]).get(conversation.assigneeId))
-  const w = windowState(conversation, v.now)
+  const ours = windowState(conversation, v.now)
+  // Meta refused a send for a closed window after the customer's last message: its clock wins.
+  const w = ours.closesAt !== null && windowRefusedSince(deps.db, ws, conversation.id, conversation.lastInboundAt!) ? { state: 'closed' as const, closesAt: null } : ours
   return {
     id: conversation.id,
     name,
@@ -635,7 +637,8 @@ export interface MessageView {
   cards: Array<{ name: string, org: string | null, phones: Array<{ value: string, type: string | null }>, emails: Array<{ value: string, type: string | null }>, urls: string[] }>
   interactive: { kind: 'button' | 'list' | 'form' | 'other', title: string | null, description: string | null, fields: Array<{ key: string, value: string }> } | null
   order: { items: Array<{ product: string, quantity: number, price: string | null }>, total: string | null, text: Segment[] | null } | null
-  template: { name: string | null } | null
+  /** A template's name, and the parts around its body the customer saw (header text, footer, button titles). */
+  template: { name: string | null, header: string | null, footer: string | null, buttons: string[] } | null
   system: string | null
   unsupported: { reason: string | null } | null
   reply: { who: string, preview: string, targetId: string } | { missing: true } | null
@@ -853,7 +856,12 @@ function messageView (row: MessageRow, x: MessageExtras, v: ViewerClock & { isAd
     case 'button': view.interactive = { kind: 'button', title: str(b.text), description: null, fields: [] }; break
     case 'order': view.order = orderView(Array.isArray(b.items) ? b.items as WaOrderItem[] : [], str(b.text), v.locale); break
     case 'template':
-      view.template = { name: str(b.name) }
+      view.template = {
+        name: str(b.name),
+        header: str(b.header),
+        footer: str(b.footer),
+        buttons: Array.isArray(b.buttons) ? b.buttons.filter((x): x is string => typeof x === 'string' && x !== '').slice(0, 10) : []
+      }
       view.text = segmentsOrNull(str(b.text) ?? str(b.body))
       break
     case 'system': view.system = str(b.body) ?? v.t('inbox.preview.system'); break

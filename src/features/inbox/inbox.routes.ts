@@ -21,7 +21,7 @@ import { ValidationError } from '../../platform/http/errors.js'
 import { roleAtLeast } from '../../platform/http/policy.js'
 import { inboxSettings, updateInboxSettings, type InboxSettings } from '../workspaces/workspaces.service.js'
 import { findChannel } from '../channels/channels.service.js'
-import { composerView, composerViewer } from './composer.service.js'
+import { composerView, composerViewer, withBubbles } from './composer.service.js'
 import {
   assignConversation, bulkUpdate, channelsOf, contactPanelView, conversationOf, createLabel, headerView, isId, listView, markRead, parseBulkOp, parseCursor,
   parseLocalDateTime, setAvailability, setLabel, setStatus, snoozeUntil, statuses, threadView, views, type InboxActor, type ListFilter, type Status, type View,
@@ -136,7 +136,7 @@ export async function inboxRoutes (app: FastifyInstance, deps: Deps): Promise<vo
       id: conversation.id,
       header,
       panel: contactPanelView(deps, actor, conversation, v),
-      thread: threadView(deps, actor, conversation, {}, { ...v, isAdmin: isAdmin(req) }),
+      thread: withBubbles(deps, actor, threadView(deps, actor, conversation, {}, { ...v, isAdmin: isAdmin(req) })),
       composer: composerView(deps, conversation, channel, { viewer: composerViewer(req.principal!), replyTo: param(req.query, 'replyTo', 30) || null, mode: param(req.query, 'mode', 20) || null })
     }
   }
@@ -175,7 +175,7 @@ export async function inboxRoutes (app: FastifyInstance, deps: Deps): Promise<vo
       markRead(deps, actor.workspaceId, conversation.id)
       conversation = { ...conversation, unreadCount: 0 }
     }
-    const thread = threadView(deps, actor, conversation, { from: parseCursor(param(req.query, 'from', 60)), before: parseCursor(param(req.query, 'before', 60)) }, { ...v, isAdmin: isAdmin(req) })
+    const thread = withBubbles(deps, actor, threadView(deps, actor, conversation, { from: parseCursor(param(req.query, 'from', 60)), before: parseCursor(param(req.query, 'before', 60)) }, { ...v, isAdmin: isAdmin(req) }))
     const header = headerView(deps, actor, conversation, v)
     if (!isHtmx(req)) return reply.redirect(`/inbox/${conversation.id}`, 303)
     return reply.partial('inbox/_thread-refresh', { thread, header, isAdmin: isAdmin(req) })
@@ -299,7 +299,7 @@ export async function inboxRoutes (app: FastifyInstance, deps: Deps): Promise<vo
       resolvedReply: field(req, 'resolvedReply', 20) === 'new' ? 'new' : 'reopen',
       sendReadReceipts: checkbox(req, 'sendReadReceipts')
     }
-    updateInboxSettings(deps.db, actor.workspaceId, settings, deps.clock.now())
+    updateInboxSettings(deps.db, { workspaceId: actor.workspaceId, userId: actor.userId, ip: req.ip }, settings, deps.clock.now())
     return reply.redirect('/settings/inbox?done=saved', 303)
   })
 }

@@ -12,7 +12,7 @@ import { inlineCode } from '../../../test/helpers/html.js'
 import { processAllPending } from '../webhooks/webhook-processor.js'
 import { startFakeGraph, type FakeGraph } from '../../platform/whatsapp/fake-graph.js'
 import { createChannel } from '../channels/channels.service.js'
-import { contacts, conversations, memberships, users, workspaces } from '../../db/schema.js'
+import { cannedResponses, contacts, conversations, memberships, users, workspaces } from '../../db/schema.js'
 import { attachWamid, insertOutbound } from './messaging.service.js'
 
 interface World extends ChannelApp {
@@ -172,7 +172,7 @@ t.test('every message type of the shared fixtures renders in its thread, with ti
     const m = insertOutbound(w.deps.db, { workspaceId: w.ws, conversationId, channelId: w.channel.id, type, content: { body: body as never }, authorId: w.agentId }, w.clock.now())
     attachWamid(w.deps.db, w.ws, m.id, wamid, w.clock.now())
   }
-  out(ana, 'wamid.HBgLRkFLRS5PVVQuMDAwMQ==', { type: 'template', name: 'appointment_reminder', text: 'Reminder: your appointment is on Tuesday at 3pm.' }, 'template')
+  out(ana, 'wamid.HBgLRkFLRS5PVVQuMDAwMQ==', { type: 'template', name: 'appointment_reminder', header: 'Appointment <reminder>', text: 'Reminder: your appointment is on Tuesday at 3pm.', footer: 'Reply STOP to opt out', buttons: ['Confirm', 'Reschedule'] }, 'template')
   out(kenji, 'wamid.HBgLRkFLRS5PVVQuMDAwMg==', { type: 'text', text: 'Your order shipped.' })
   out(kenji, 'wamid.HBgLRkFLRS5PVVQuMDAwNA==', { type: 'template', name: 'order_update', text: 'Order update' }, 'template')
   for (const f of files.filter(f => !f.startsWith('01-') && !f.startsWith('05-'))) await deliver(w, w.url, fixture(f))
@@ -196,6 +196,7 @@ t.test('every message type of the shared fixtures renders in its thread, with ti
   t.match(anaHtml, /class="msg-quote" href="#m-[0-9A-Z]{26}"[\s\S]*?Reminder: your appointment/, 'a reply quotes the message it answers')
   t.match(anaHtml, /Yes, Tuesday at 3pm works for me\./)
   t.match(anaHtml, /class="msg msg-out msg-type-template[\s\S]*?Template: appointment_reminder/, 'outbound template with its name')
+  t.match(anaHtml, /Template: appointment_reminder[\s\S]*?msg-tpl-header" dir="auto">Appointment &lt;reminder&gt;[\s\S]*?Tuesday at 3pm[\s\S]*?msg-tpl-footer" dir="auto">Reply STOP to opt out[\s\S]*?<li dir="auto">Confirm<\/li><li dir="auto">Reschedule<\/li>/, 'the header (escaped), footer and buttons the customer saw')
   t.match(anaHtml, /<span class="tick tick-read" title="Read">/, 'read ticks (sent → delivered → read)')
   t.notMatch(anaHtml, /class="reaction"/, 'the reaction was added and removed again')
 
@@ -216,7 +217,7 @@ t.test('every message type of the shared fixtures renders in its thread, with ti
   t.match(kenjiHtml, /Please deliver after 6pm/)
   t.match(kenjiHtml, /This message type isn(&#39;|')t supported yet — open WhatsApp on your phone to see it/, 'unsupported types say what to do')
   t.match(kenjiHtml, /More than 24 hours have passed since the customer(&#39;|')s last message\. Send an approved template instead\./, '131047 in plain words')
-  t.match(kenjiHtml, /data-focus-composer>Send a template</, 'with the action that fixes it')
+  t.match(kenjiHtml, /data-focus-composer data-template>Send a template</, 'with the action that fixes it')
   t.match(kenjiHtml, /Meta error #131047/)
   t.match(kenjiHtml, /WhatsApp couldn(&#39;|')t deliver this message/, '131026 in plain words')
   t.match(kenjiHtml, /<span class="tick tick-failed"/, 'failed tick')
@@ -256,7 +257,7 @@ t.test('formatting is escaped first: an injection corpus stays text', async (t) 
   const id = await writes(w, { waId: '15550500001', name: '<b>Mallory</b>\u202e' }, corpus.join('\n'))
   const html = (await get(w.app, `/inbox/${id}`, w.cookies.owner)).body
   const thread = html.slice(html.indexOf('id="thread"'), html.indexOf('class="new-pill"'))
-  t.notMatch(thread, /<script|<img src=x|<svg|<b>bold|<i onclick|<style|<iframe/i, 'no tag from the message')
+  t.notMatch(thread, /<script|<img src=x|<svg\/|<b>bold|<i onclick|<style|<iframe/i, 'no tag from the message')
   const tags = [...thread.matchAll(/<[a-z][^>]*>/gi)].map(m => m[0])
   t.same(tags.filter(tag => /\son[a-z]+=/i.test(tag)), [], 'no event handler attribute on any tag')
   t.notMatch(thread, /href="javascript:/i, 'no javascript: link')
@@ -374,6 +375,25 @@ t.test('Settings → Inbox: admins change how conversations are handled; agents 
   t.match(w.deps.db.select().from(workspaces).where(eq(workspaces.id, w.ws)).get()!, { autoAssign: 'round_robin', resolvedReply: 'new', sendReadReceipts: true, selfAssignOnReply: false })
   t.match((await get(w.app, '/settings/inbox?done=saved', w.cookies.admin)).body, /Inbox settings saved/)
   t.notMatch((await get(w.app, '/settings/members', w.cookies.agent)).body, /href="\/settings\/inbox"/, 'agents do not see the tab')
+  const audit = (await get(w.app, '/settings/audit', w.cookies.admin)).body
+  t.match(audit, /changed the inbox settings \(selfAssignOnReply: true → false, autoAssign: none → round_robin, resolvedReply: reopen → new\)/, 'what changed is in the audit log, old → new')
+  await post(w.app, '/settings/inbox', { autoAssign: 'round_robin', resolvedReply: 'new', sendReadReceipts: '1' }, w.cookies.admin)
+  t.equal(((await get(w.app, '/settings/audit', w.cookies.admin)).body.match(/changed the inbox settings/g) ?? []).length, 1, 'saving without a change records nothing')
+})
+
+t.test('canned responses: adding, changing and deleting one is in the audit log (the shortcut, never the text)', async (t) => {
+  const w = await world(t)
+  t.equal((await post(w.app, '/settings/canned', { shortcut: 'hours', body: 'We open 9–18, secret-ish text.' }, w.cookies.admin)).statusCode, 303)
+  const row = w.deps.db.select().from(cannedResponses).where(eq(cannedResponses.workspaceId, w.ws)).get()!
+  t.equal((await post(w.app, `/settings/canned/${row.id}`, { shortcut: 'opening-hours', body: 'We open at 9.' }, w.cookies.admin)).statusCode, 303)
+  t.equal((await post(w.app, `/settings/canned/${row.id}`, { shortcut: 'opening-hours', body: 'We open at 9.' }, w.cookies.admin)).statusCode, 303)
+  t.equal((await post(w.app, `/settings/canned/${row.id}/delete`, {}, w.cookies.admin)).statusCode, 303)
+  const audit = (await get(w.app, '/settings/audit', w.cookies.admin)).body
+  t.match(audit, /added the canned response \/hours/)
+  t.match(audit, /changed the canned response \/opening-hours/)
+  t.equal((audit.match(/changed the canned response/g) ?? []).length, 1, 'an unchanged save records nothing')
+  t.match(audit, /deleted the canned response \/opening-hours/)
+  t.notMatch(audit, /We open/, 'bodies stay out of the log')
 })
 
 t.test('a workspace without a number: the inbox says to connect one (admins get the way there)', async (t) => {

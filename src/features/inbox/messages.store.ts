@@ -87,6 +87,18 @@ export function messageByWamid (db: Db, workspaceId: string, wamid: string): { k
   return { key, message: found ? hit : undefined }
 }
 
+/**
+ * Whether Meta refused a send of this conversation with 131047 (more than 24 hours since the customer's
+ * last message) after `since`: its clock is the one that counts, even when ours says the window is open.
+ */
+export function windowRefusedSince (db: Db, workspaceId: string, conversationId: string, since: number): boolean {
+  return prepared(db, 'messages.windowRefused', () => db.select({ id: messages.id }).from(messages)
+    .where(and(eq(messages.workspaceId, ph('workspaceId')), eq(messages.conversationId, ph('conversationId')), sql`${messages.timestamp} > ${ph<number>('since')}`,
+      eq(messages.direction, 'out'), eq(messages.errorCode, 131047)))
+    .limit(1).prepare())
+    .get({ workspaceId, conversationId, since }) !== undefined
+}
+
 export function findMessage (db: Db, workspaceId: string, id: string): Message | undefined {
   return prepared(db, 'messages.byId', () => db.select().from(messages).where(and(eq(messages.workspaceId, ph('workspaceId')), eq(messages.id, ph('id')))).prepare())
     .get({ workspaceId, id })

@@ -3,6 +3,7 @@
 //
 //   event: inbox                  the conversation list of the workspace changed
 //   event: conversation-<id>      a conversation (its messages, ticks, assignment, labels) changed
+//   event: conversation-<id>-typing   someone started or stopped writing a private note in it
 //   event: ding                   a customer wrote in a conversation that is yours or nobody's
 //   data: <conversation id> | -   (ids only; no names, no text)
 //
@@ -63,6 +64,7 @@ export class LiveHub {
       ev.on('message.updated', (e) => this.ring(e.workspaceId, ['inbox', `conversation-${e.conversationId}`])),
       ev.on('media.settled', (e) => this.ring(e.workspaceId, [`conversation-${e.conversationId}`])),
       ev.on('conversation.updated', (e) => this.ring(e.workspaceId, ['inbox', `conversation-${e.conversationId}`])),
+      ev.on('conversation.typing', (e) => this.ring(e.workspaceId, [`conversation-${e.conversationId}-typing`])),
       ev.on('channel.changed', (e) => this.ring(e.workspaceId, ['inbox']))
     )
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)

@@ -232,6 +232,9 @@ t.test('a permanent error (131047) fails at once with Meta\'s reason and is neve
   w.fake.script('/messages', { error: 'error-131047-reengagement' })
   await w.worker.runOnce()
   t.match(w.row(id), { status: 'failed', errorCode: 131047, errorTitle: /Re-engagement message/, errorDetail: /more than 24 hours/, failedAt: w.clock.now(), wamid: null })
+  // Meta's message is "(#131047) Re-engagement message": the code is kept apart, so it is not repeated in the title.
+  t.equal(w.row(id).errorTitle, 'Re-engagement message', 'the title without the code Meta repeats in it')
+  t.equal(w.outbox(id).lastError, '#131047 Re-engagement message')
   t.equal(failureKey(w.row(id)), 'whatsapp.error.windowClosed', 'the thread explains it with the catalogue')
   t.match(w.outbox(id), { status: 'failed', attempts: 1 })
   t.ok(events.includes(id))

@@ -252,7 +252,7 @@ export function startOutboundWorker (deps: WorkerDeps, options: OutboundWorkerOp
   }
 
   function graphFailure (row: OutboxRow, message: MessageRow, channel: Channel, recipientKey: string, err: GraphError, stage: 'upload' | 'send'): void {
-    const error = { code: err.code ?? null, title: graphErrorText(err), detail: err.details ?? null }
+    const error = { code: err.code ?? null, title: failureTitle(err), detail: err.details ?? null }
     const policy = err.classification.retry
     if (stage === 'send' && err.ambiguous) { ambiguous(row, err); return }
     if (policy === 'pause-channel' && err.code !== undefined) { pauseChannel(row, channel, err); return }
@@ -435,6 +435,16 @@ export function startOutboundWorker (deps: WorkerDeps, options: OutboundWorkerOp
       await current.catch(() => 0)
     }
   }
+}
+
+/**
+ * Meta's title of a refused call, as the message row keeps it: its code is stored apart (the thread shows
+ * "Meta error #131047 · Re-engagement message"), so the "(#131047) " Meta puts before its own message
+ * text is dropped rather than shown twice.
+ */
+export function failureTitle (err: GraphError): string {
+  const text = graphErrorText(err)
+  return text.replace(/^\(#\d+(?:\/\d+)?\)\s*/, '') || text
 }
 
 /** The Graph API body of one message (SPEC §6). */

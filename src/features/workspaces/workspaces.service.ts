@@ -54,7 +54,22 @@ export function inboxSettings (db: Db, workspaceId: string): InboxSettings {
   }
 }
 
-/** Saves the workspace's inbox settings (Settings → Inbox; the caller checked the admin role). */
-export function updateInboxSettings (db: Db, workspaceId: string, settings: InboxSettings, now: number): void {
-  db.update(workspaces).set({ ...settings, updatedAt: now }).where(eq(workspaces.id, workspaceId)).run()
+/**
+ * Saves the workspace's inbox settings (Settings → Inbox; the caller checked the admin role). What
+ * changed goes to the audit log, old → new, in the same transaction.
+ */
+export function updateInboxSettings (db: Db, actor: { workspaceId: string, userId: string, ip?: string | undefined }, settings: InboxSettings, now: number): void {
+  db.transaction((tx) => {
+    const before = inboxSettings(tx, actor.workspaceId)
+    const changed = (Object.keys(settings) as Array<keyof InboxSettings>).filter(k => before[k] !== settings[k])
+    tx.update(workspaces).set({ ...settings, updatedAt: now }).where(eq(workspaces.id, actor.workspaceId)).run()
+    if (changed.length === 0) return
+    recordAudit(tx, {
+      action: 'inbox_settings_changed',
+      workspaceId: actor.workspaceId,
+      actorUserId: actor.userId,
+      details: { changes: changed.map(k => `${k}: ${String(before[k])} → ${String(settings[k])}`).join(', ') },
+      ip: actor.ip
+    }, now)
+  }, { behavior: 'immediate' })
 }
