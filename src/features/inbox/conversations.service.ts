@@ -98,7 +98,21 @@ function dtf (locale: string, timeZone: string, kind: string, options: Intl.Date
 }
 
 interface ZonedParts { y: number, m: number, d: number, h: number, mi: number, weekday: number }
+// formatToParts is the costliest call of a list render (several per row, "now" included): the wall
+// clock of a zone is the same for a whole minute, so the parts are remembered per zone and minute.
+const zonedCache = new Map<string, ZonedParts>()
 function zoned (ms: number, timeZone: string): ZonedParts {
+  const minute = Math.floor(ms / 60_000)
+  const key = `${timeZone}|${minute}`
+  const hit = zonedCache.get(key)
+  if (hit !== undefined) return hit
+  const parts = zonedParts(minute * 60_000, timeZone)
+  if (zonedCache.size >= 20_000) zonedCache.clear()
+  zonedCache.set(key, parts)
+  return parts
+}
+
+function zonedParts (ms: number, timeZone: string): ZonedParts {
   const parts = dtf('en-US', timeZone, 'parts', { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short', hourCycle: 'h23' }).formatToParts(ms)
   const get = (type: string): string => parts.find(p => p.type === type)?.value ?? '0'
   const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(get('weekday'))
@@ -419,7 +433,8 @@ export interface ListView {
   next: string | null
   /** Cursor of the last row shown: a refresh fetches everything down to it. */
   upto: string | null
-  counts: { mine: number, unassigned: number, all: number }
+  /** Tab counts, capped at viewCountCap (shown as "999+"). */
+  counts: { mine: number, unassigned: number }
   labels: LabelRow[]
   channels: ChannelBrief[]
   members: MemberBrief[]

@@ -5,6 +5,7 @@ import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte
 import type { Db } from '../../db/open.js'
 import { channels, contacts, conversationLabels, conversations, labels, media, memberships, messageReactions, messages, users } from '../../db/schema.js'
 import { hash53 } from '../../platform/crypto/index.js'
+import { ph, prepared } from '../../db/prepared.js'
 
 export type ConversationRow = typeof conversations.$inferSelect
 export type MessageRow = typeof messages.$inferSelect
@@ -67,7 +68,8 @@ function searchCondition (q: Pick<ListQuery, 'namePattern' | 'contactIds'>): SQL
   if (q.namePattern !== undefined) {
     parts.push(sql`(${contacts.name} LIKE ${q.namePattern} ESCAPE '\\' OR ${contacts.profileName} LIKE ${q.namePattern} ESCAPE '\\' OR ${contacts.username} LIKE ${q.namePattern} ESCAPE '\\')`)
   }
-  if (q.contactIds !== undefined && q.contactIds.length > 0) parts.push(inArray(conversations.contactId, q.contactIds))
+  // A full phone number that matched a contact: that contact's conversations only (conversations_contact), not also a name scan.
+  if (q.contactIds !== undefined && q.contactIds.length > 0) return inArray(conversations.contactId, q.contactIds)
   if (parts.length === 0) return q.contactIds !== undefined ? sql`0` : undefined
   return parts.length === 1 ? parts[0] : or(...parts)
 }
@@ -81,7 +83,8 @@ export function listConversations (db: Db, workspaceId: string, q: ListQuery): {
     q.channelId === undefined ? undefined : eq(conversations.channelId, q.channelId),
     q.labelId === undefined
       ? undefined
-      : sql`EXISTS (SELECT 1 FROM ${conversationLabels} WHERE ${conversationLabels.workspaceId} = ${workspaceId} AND ${conversationLabels.conversationId} = ${conversations.id} AND ${conversationLabels.labelId} = ${q.labelId})`,
+      // From the label's own rows (conversation_labels_label), not a check of every conversation of the status: a rare label is then cheap.
+      : inArray(conversations.id, db.select({ id: conversationLabels.conversationId }).from(conversationLabels).where(and(eq(conversationLabels.workspaceId, workspaceId), eq(conversationLabels.labelId, q.labelId)))),
     searchCondition(q),
     q.after === undefined ? undefined : or(lt(conversations.lastMessageAt, q.after.at), and(eq(conversations.lastMessageAt, q.after.at), lt(conversations.id, q.after.id))),
     q.upto === undefined ? undefined : or(gt(conversations.lastMessageAt, q.upto.at), and(eq(conversations.lastMessageAt, q.upto.at), gte(conversations.id, q.upto.id)))
@@ -113,13 +116,24 @@ export function listConversations (db: Db, workspaceId: string, q: ListQuery): {
 }
 
 /** How many conversations of a status are mine, unassigned, and in total (the filter tabs' counts). */
-export function viewCounts (db: Db, workspaceId: string, status: Status, userId: string): { mine: number, unassigned: number, all: number } {
-  const row = db.select({
-    all: count(),
-    mine: sql<number>`coalesce(sum(${conversations.assigneeId} = ${userId}), 0)`,
-    unassigned: sql<number>`coalesce(sum(${conversations.assigneeId} IS NULL), 0)`
-  }).from(conversations).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.status, status))).get()
-  return { mine: Number(row?.mine ?? 0), unassigned: Number(row?.unassigned ?? 0), all: Number(row?.all ?? 0) }
+/** Counts above this are shown as "999+": counting stops there, so a tab count costs the same at any size. */
+export const viewCountCap = 1000
+
+/**
+ * The Mine and Unassigned tab counts for a status, each capped at viewCountCap. Each is a range of
+ * the conversations_assignee index (workspace, assignee, status …), never a scan of the status.
+ */
+export function viewCounts (db: Db, workspaceId: string, status: Status, userId: string): { mine: number, unassigned: number } {
+  const statements = prepared(db, 'conversations.viewCounts', () => {
+    const capped = (who: SQL) => db.select({ n: count() }).from(db.select({ one: sql`1` }).from(conversations)
+      .where(and(eq(conversations.workspaceId, ph('workspaceId')), who, eq(conversations.status, ph<Status>('status'))))
+      .limit(viewCountCap).as('capped')).prepare()
+    return { mine: capped(eq(conversations.assigneeId, ph('userId'))), unassigned: capped(isNull(conversations.assigneeId)) }
+  })
+  return {
+    mine: statements.mine.get({ workspaceId, userId, status })?.n ?? 0,
+    unassigned: statements.unassigned.get({ workspaceId, status })?.n ?? 0
+  }
 }
 
 export function findConversationRow (db: Db, workspaceId: string, id: string): ConversationRow | undefined {
