@@ -1,6 +1,7 @@
 // Session rows. The secret itself is never stored: only its SHA-256.
 import { and, desc, eq, ne } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
+import { ph, prepared } from '../../db/prepared.js'
 import { sessions } from '../../db/schema.js'
 
 export type Session = typeof sessions.$inferSelect
@@ -10,7 +11,8 @@ export function insertSession (db: Db, row: typeof sessions.$inferInsert): void 
 }
 
 export function findSession (db: Db, id: string): Session | undefined {
-  return db.select().from(sessions).where(eq(sessions.id, id)).get()
+  // Every signed-in request reads its session: prepared once per handle.
+  return prepared(db, 'sessions.byId', () => db.select().from(sessions).where(eq(sessions.id, ph('id'))).prepare()).get({ id })
 }
 
 export function updateSession (db: Db, id: string, changes: Partial<Omit<Session, 'id' | 'userId' | 'secretHash'>>): void {

@@ -1,6 +1,7 @@
 // Users. Emails are encrypted; lookups go through emailIndex (the blind index of the normalised email).
 import { and, asc, count, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
+import { ph, prepared } from '../../db/prepared.js'
 import { users } from '../../db/schema.js'
 
 export type User = typeof users.$inferSelect
@@ -8,7 +9,7 @@ export type NewUser = typeof users.$inferInsert
 
 /** The live user with this id, or undefined. */
 export function findUserById (db: Db, id: string): User | undefined {
-  return db.select().from(users).where(and(eq(users.id, id), isNull(users.deletedAt))).get()
+  return prepared(db, 'users.byId', () => db.select().from(users).where(and(eq(users.id, ph('id')), isNull(users.deletedAt))).prepare()).get({ id })
 }
 
 /** The live user with this email blind index, or undefined. */

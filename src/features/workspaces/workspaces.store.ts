@@ -23,11 +23,12 @@ export function slugTaken (db: Db, slug: string): boolean {
 
 /** The user's role in a live workspace, or undefined when not a member. */
 export function findMembership (db: Db, workspaceId: string, userId: string): MembershipView | undefined {
-  return db.select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role, requireTwoFactor: workspaces.requireTwoFactor })
+  // Every request in a workspace checks the membership: prepared once per handle.
+  return prepared(db, 'memberships.view', () => db.select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role, requireTwoFactor: workspaces.requireTwoFactor })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId), isNull(workspaces.deletedAt)))
-    .get()
+    .where(and(eq(memberships.workspaceId, ph('workspaceId')), eq(memberships.userId, ph('userId')), isNull(workspaces.deletedAt)))
+    .prepare()).get({ workspaceId, userId })
 }
 
 /** Every live workspace the user belongs to, by name. */
