@@ -143,6 +143,20 @@ t.test('keyset pagination: "load more" continues right after the last row; a ref
   t.equal((await get(w.app, '/inbox?after=garbage', w.cookies.owner)).statusCode, 200, 'a bad cursor is the first page')
 })
 
+t.test('tab counts stop at 999+ (counting costs the same at any size)', async (t) => {
+  const w = await world(t)
+  const now = w.clock.now()
+  const contact = w.deps.db.insert(contacts).values({ workspaceId: w.ws, profileName: 'Many', createdAt: now, updatedAt: now }).returning().get()
+  // 1,200 resolved, unassigned conversations of one contact (resolved ones may repeat), and 3 of them mine.
+  const insert = w.deps.sqlite.prepare('INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, assignee_id, last_message_at, unread_count, created_at, updated_at) VALUES (?, ?, ?, ?, \'resolved\', ?, ?, 0, ?, ?)')
+  w.deps.sqlite.transaction(() => {
+    for (let i = 0; i < 1200; i++) insert.run(`01TESTCOUNT${String(i).padStart(15, '0')}`, w.ws, w.channel.id, contact.id, i < 3 ? w.ownerId : null, now - i, now, now)
+  })()
+  const page = (await get(w.app, '/inbox?status=resolved', w.cookies.owner)).body
+  t.match(page, /id="count-unassigned"[^>]*>999\+</, 'past 1,000: 999+')
+  t.match(page, /id="count-mine"[^>]*>3</, 'small counts exactly')
+})
+
 t.test('search: by name (LIKE, wildcards are literal) or by exact phone number', async (t) => {
   const w = await world(t)
   const maria = await writes(w, { waId: '15550400001', name: 'Maria Souza' }, 'hello')
