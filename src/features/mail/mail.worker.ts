@@ -11,6 +11,7 @@ import { mailOutbox } from '../../db/schema.js'
 import type { Deps } from '../../deps.js'
 import { randomIntBetween } from '../../platform/crypto/index.js'
 import { MailSendError, safeErrorText, type MailTransport } from '../../platform/mail/transports.js'
+import { startPollLoop } from '../../platform/poll-loop.js'
 
 export const mailLeaseMs = 60_000
 export const mailRetryBaseMs = 30_000
@@ -56,11 +57,6 @@ export function startMailWorker (deps: Pick<Deps, 'db' | 'clock' | 'log'>, trans
   const pollMs = options.pollMs ?? 2000
   const batch = options.batch ?? 10
   let stopped = false
-  let timer: NodeJS.Timeout | undefined
-  let looping = false
-  let again = false
-  /** The pass in progress (passes never overlap). */
-  let current: Promise<number> = Promise.resolve(0)
 
   function lease (cutoff: number): Row[] {
     return db.transaction(tx => {
@@ -137,51 +133,15 @@ export function startMailWorker (deps: Pick<Deps, 'db' | 'clock' | 'log'>, trans
     return attempted
   }
 
-  function runOnce (): Promise<number> {
-    const next = current.catch(() => 0).then(pass)
-    current = next
-    return next
-  }
-
-  function arm (ms: number): void {
-    if (stopped) return
-    if (timer !== undefined) clearTimeout(timer)
-    timer = setTimeout(() => { tick().catch(() => {}) }, ms)
-    timer.unref()
-  }
-
-  async function tick (): Promise<void> {
-    timer = undefined
-    if (looping) {
-      again = true
-      return
-    }
-    looping = true
-    try {
-      await runOnce()
-    } catch (err) {
-      log.error({ err }, 'mail worker pass failed')
-    } finally {
-      looping = false
-      const soon = again
-      again = false
-      arm(soon ? 0 : pollMs)
-    }
-  }
-
-  arm(pollMs)
+  const loop = startPollLoop({ pass, pollMs, onError: (err) => { log.error({ err }, 'mail worker pass failed') } })
 
   return {
-    kick () {
-      if (looping) again = true
-      else arm(0)
-    },
-    runOnce,
+    kick: loop.kick,
+    runOnce: loop.runOnce,
     async stop () {
       stopped = true
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
-      await current.catch(() => 0)
+      loop.stop()
+      await loop.settled()
     }
   }
 }

@@ -21,6 +21,7 @@
 import type { Deps } from '../../deps.js'
 import { randomIntBetween } from '../../platform/crypto/index.js'
 import { GraphError, type GraphClient } from '../../platform/whatsapp/graph-client.js'
+import { startPollLoop } from '../../platform/poll-loop.js'
 import { findChannel, graphClientFor, recordChannelIssue, type Channel } from '../channels/channels.service.js'
 import { createMediaWriter, type MediaWriter } from './media.files.js'
 import { asMediaKind, baseMimeType, downloadTypes, mediaMaxBytes, mimeAllowed, type MediaKind } from './media.policy.js'
@@ -94,10 +95,6 @@ export function startMediaWorker (deps: WorkerDeps, options: MediaWorkerOptions 
   // Long enough for the metadata call and the largest download; only matters when the process dies.
   const leaseMs = 2 * timeoutMs + deadlineFor('document') + 60_000
   let stopped = false
-  let timer: NodeJS.Timeout | undefined
-  let looping = false
-  let again = false
-  let current: Promise<number> = Promise.resolve(0)
   const inFlight = new Set<AbortController>()
 
   // A channel that comes back (reconnected) wakes the items that were waiting for it.
@@ -266,61 +263,25 @@ export function startMediaWorker (deps: WorkerDeps, options: MediaWorkerOptions 
     return counter.n
   }
 
-  function runOnce (): Promise<number> {
-    const next = current.catch(() => 0).then(pass)
-    current = next
-    return next
-  }
+  function kick (): void { loop.kick() }
 
-  function arm (ms: number): void {
-    if (stopped) return
-    if (timer !== undefined) clearTimeout(timer)
-    timer = setTimeout(() => { tick().catch(() => {}) }, ms)
-    timer.unref()
-  }
-
-  async function tick (): Promise<void> {
-    timer = undefined
-    if (looping) {
-      again = true
-      return
-    }
-    looping = true
-    try {
-      await runOnce()
-    } catch (err) {
-      log.error({ err }, 'media worker pass failed')
-    } finally {
-      looping = false
-      const soon = again
-      again = false
-      arm(soon ? 0 : pollMs)
-    }
-  }
-
-  function kick (): void {
-    if (looping) again = true
-    else arm(0)
-  }
-
-  arm(Math.min(pollMs, 1000))
+  const loop = startPollLoop({ pass, pollMs, firstMs: Math.min(pollMs, 1000), onError: (err) => { log.error({ err }, 'media worker pass failed') } })
 
   return {
     kick,
-    runOnce,
+    runOnce: loop.runOnce,
     async stop () {
       stopped = true
       unsubscribe()
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
+      loop.stop()
       let grace: NodeJS.Timeout | undefined
       const finished = await Promise.race([
-        current.then(() => true, () => true),
+        loop.settled().then(() => true),
         new Promise<boolean>(resolve => { grace = setTimeout(() => resolve(false), stopGraceMs); grace.unref() })
       ])
       clearTimeout(grace)
       if (!finished) for (const c of inFlight) c.abort()
-      await current.catch(() => 0)
+      await loop.settled()
     }
   }
 }

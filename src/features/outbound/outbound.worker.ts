@@ -30,6 +30,7 @@
 import type { Deps } from '../../deps.js'
 import { DecryptError, randomIntBetween } from '../../platform/crypto/index.js'
 import { GraphError, type GraphClient } from '../../platform/whatsapp/graph-client.js'
+import { startPollLoop } from '../../platform/poll-loop.js'
 import { findChannel, graphClientFor, graphErrorText, recordChannelIssue, type Channel } from '../channels/channels.service.js'
 import { findContact } from '../contacts/contacts.service.js'
 import { attachWamid, findConversation, readContent } from '../inbox/messaging.service.js'
@@ -152,10 +153,6 @@ export function startOutboundWorker (deps: WorkerDeps, options: OutboundWorkerOp
   const stopping = new AbortController()
   const mono = (): number => performance.now()
   let stopped = false
-  let timer: NodeJS.Timeout | undefined
-  let looping = false
-  let again = false
-  let current: Promise<number> = Promise.resolve(0)
 
   // A number that is active again (reconnected) sends what waited for it.
   const offChannel = deps.events.on('channel.changed', ({ workspaceId, channelId }) => {
@@ -382,57 +379,20 @@ export function startOutboundWorker (deps: WorkerDeps, options: OutboundWorkerOp
     return counts.reduce((a, b) => a + b, 0)
   }
 
-  function runOnce (): Promise<number> {
-    const next = current.catch(() => 0).then(pass)
-    current = next
-    return next
-  }
+  function kick (): void { loop.kick() }
 
-  function arm (ms: number): void {
-    if (stopped) return
-    if (timer !== undefined) clearTimeout(timer)
-    timer = setTimeout(() => { tick().catch(() => {}) }, ms)
-    timer.unref()
-  }
-
-  async function tick (): Promise<void> {
-    timer = undefined
-    if (looping) {
-      again = true
-      return
-    }
-    looping = true
-    try {
-      await runOnce()
-    } catch (err) {
-      log.error({ err }, 'outbound worker pass failed')
-    } finally {
-      looping = false
-      const soon = again
-      again = false
-      arm(soon ? 0 : pollMs)
-    }
-  }
-
-  function kick (): void {
-    if (stopped) return
-    if (looping) again = true
-    else arm(0)
-  }
-
-  arm(pollMs)
+  const loop = startPollLoop({ pass, pollMs, onError: (err) => { log.error({ err }, 'outbound worker pass failed') } })
 
   return {
     kick,
-    runOnce,
+    runOnce: loop.runOnce,
     async stop () {
       stopped = true
       offChannel()
       offMessage()
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
+      loop.stop()
       stopping.abort()
-      await current.catch(() => 0)
+      await loop.settled()
     }
   }
 }
