@@ -83,7 +83,9 @@ export function listConversations (db: Db, workspaceId: string, q: ListQuery): {
     q.channelId === undefined ? undefined : eq(conversations.channelId, q.channelId),
     q.labelId === undefined
       ? undefined
-      // From the label's own rows (conversation_labels_label), not a check of every conversation of the status: a rare label is then cheap.
+      // The label's conversations as a list SQLite can test each row against (it builds a Bloom filter).
+      // Without statistics the plan still walks the status index newest first (EXPLAIN QUERY PLAN on the
+      // bench seed), so a rare label stays slow: see BENCHMARKS.md, Inbox.
       : inArray(conversations.id, db.select({ id: conversationLabels.conversationId }).from(conversationLabels).where(and(eq(conversationLabels.workspaceId, workspaceId), eq(conversationLabels.labelId, q.labelId)))),
     searchCondition(q),
     q.after === undefined ? undefined : or(lt(conversations.lastMessageAt, q.after.at), and(eq(conversations.lastMessageAt, q.after.at), lt(conversations.id, q.after.id))),
