@@ -8,7 +8,7 @@
 // 2-core machine is CPU taken from the server under test. Connections are opened on demand (up to
 // `maxConnections`); a request that finds none free waits in a queue, and that wait counts.
 import { createHmac } from 'node:crypto'
-import { connect, type Socket } from 'node:net'
+import { HttpPool, percentile } from './http-pool.js'
 
 export interface PhaseRequest { type: 'phase', name: string, rate: number, seconds: number }
 export interface SetupMessage { type: 'setup', port: number, path: string, secret: string, template: string, phoneNumberId: string, maxConnections?: number }
@@ -38,14 +38,9 @@ export interface PhaseResult {
   perSecond: Array<{ p99: number, max: number }>
 }
 
-interface Conn { socket: Socket, busy: boolean, buf: Buffer, scheduled: number, onDone: ((status: number) => void) | undefined }
-
 let setup: SetupMessage | undefined
 let counter = 0
-const conns: Conn[] = []
-const idle: Conn[] = []
-const waiting: Array<{ scheduled: number, done: (status: number) => void }> = []
-let connecting = 0
+let pool: HttpPool | undefined
 
 // 500 different senders (a busy shop): contact upserts are spread like real traffic, not all on one row.
 const senders = 500
@@ -65,78 +60,6 @@ function nextRequest (): Buffer {
   const sig = createHmac('sha256', s.secret).update(bytes).digest('hex')
   const head = `POST ${s.path} HTTP/1.1\r\nhost: 127.0.0.1:${s.port}\r\ncontent-type: application/json\r\ncontent-length: ${bytes.length}\r\nx-hub-signature-256: sha256=${sig}\r\nuser-agent: facebookexternalua\r\n\r\n`
   return Buffer.concat([Buffer.from(head, 'latin1'), bytes])
-}
-
-/** Parses one complete response at the start of buf; returns [status, bytes used] or undefined if incomplete. */
-function parseResponse (buf: Buffer): [number, number] | undefined {
-  const end = buf.indexOf('\r\n\r\n')
-  if (end < 0) return undefined
-  const head = buf.toString('latin1', 0, end)
-  const status = Number(head.slice(9, 12))
-  const m = /\r\ncontent-length:\s*(\d+)/i.exec(head)
-  const length = m === null ? 0 : Number(m[1])
-  if (buf.length < end + 4 + length) return undefined
-  return [status, end + 4 + length]
-}
-
-function release (c: Conn): void {
-  c.busy = false
-  c.onDone = undefined
-  const w = waiting.shift()
-  if (w !== undefined) send(c, w.scheduled, w.done)
-  else idle.push(c)
-}
-
-function openConnection (): void {
-  const s = setup!
-  connecting++
-  const socket = connect({ host: '127.0.0.1', port: s.port, noDelay: true })
-  const c: Conn = { socket, busy: false, buf: Buffer.alloc(0), scheduled: 0, onDone: undefined }
-  socket.on('connect', () => { connecting--; conns.push(c); release(c) })
-  socket.on('data', (chunk: Buffer) => {
-    c.buf = c.buf.length === 0 ? chunk : Buffer.concat([c.buf, chunk])
-    const parsed = parseResponse(c.buf)
-    if (parsed === undefined) return
-    c.buf = c.buf.subarray(parsed[1])
-    const done = c.onDone
-    // An answer to no request (e.g. a 408 on an idle connection): drop this connection.
-    if (!c.busy || done === undefined) { c.socket.destroy(); return }
-    c.onDone = undefined
-    done(parsed[0])
-    release(c)
-  })
-  const fail = (): void => {
-    const i = conns.indexOf(c)
-    if (i >= 0) conns.splice(i, 1)
-    else { connecting--; waiting.shift()?.done(0) } // could not connect: fail one queued request
-    const j = idle.indexOf(c)
-    if (j >= 0) idle.splice(j, 1)
-    const done = c.onDone
-    c.onDone = undefined
-    done?.(0)
-    if (waiting.length > 0 && conns.length + connecting < (s.maxConnections ?? 256)) openConnection()
-  }
-  socket.on('error', () => { /* close follows */ })
-  socket.on('close', fail)
-}
-
-function send (c: Conn, scheduled: number, done: (status: number) => void): void {
-  c.busy = true
-  c.scheduled = scheduled
-  c.onDone = done
-  c.socket.write(nextRequest())
-}
-
-function submit (scheduled: number, done: (status: number) => void): void {
-  const c = idle.pop()
-  if (c !== undefined) { send(c, scheduled, done); return }
-  waiting.push({ scheduled, done })
-  if (conns.length + connecting < (setup!.maxConnections ?? 256)) openConnection()
-}
-
-function percentile (sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 }
 
 async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
@@ -171,7 +94,7 @@ async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
         const scheduled = start + sent * 1000 / p.rate
         lags[sent] = now - scheduled
         sent++
-        submit(scheduled, complete(scheduled))
+        pool!.submit(nextRequest, complete(scheduled))
       }
       if (sent < total && timer === undefined) {
         const wait = start + sent * 1000 / p.rate - performance.now()
@@ -184,9 +107,8 @@ async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
     let seen = -1
     watchdog = setInterval(() => {
       if (done === seen && sent === total) {
-        process.stderr.write(`generator: no progress for 30 s (done ${done}/${total}, connections ${conns.length}, connecting ${connecting}, idle ${idle.length}, waiting ${waiting.length}); counting the rest as failed\n`)
-        for (const c of conns) if (c.busy) c.socket.destroy()
-        for (const w of waiting.splice(0)) w.done(0)
+        process.stderr.write(`generator: no progress for 30 s (done ${done}/${total}, ${pool!.describe()}); counting the rest as failed\n`)
+        pool!.abort()
         // Requests lost by this client (a bug here): count them as failed.
         for (let lost = total - done; lost > 0; lost--) complete(performance.now())(0)
       }
@@ -216,7 +138,7 @@ async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
     p999: percentile(latencies, 0.999),
     max: latencies[latencies.length - 1] ?? NaN,
     sendLagP99: percentile(lags, 0.99),
-    connections: conns.length,
+    connections: pool!.connections,
     generatorCpu: (cpu.user + cpu.system) / 1000 / (elapsed * 1000) * 100,
     perSecond: bySecond.map((l) => {
       const sorted = Float64Array.from(l).sort()
@@ -226,7 +148,7 @@ async function runPhase (p: PhaseRequest): Promise<PhaseResult> {
 }
 
 process.on('message', (msg: SetupMessage | PhaseRequest | { type: 'exit' }) => {
-  if (msg.type === 'setup') { setup = msg; process.send!({ type: 'ready' }); return }
-  if (msg.type === 'exit') { for (const c of conns) c.socket.destroy(); process.disconnect(); return }
+  if (msg.type === 'setup') { setup = msg; pool = new HttpPool(msg.port, msg.maxConnections ?? 256); process.send!({ type: 'ready' }); return }
+  if (msg.type === 'exit') { pool?.close(); process.disconnect(); return }
   runPhase(msg).then((r) => process.send!(r), (err: unknown) => { process.stderr.write(String((err as Error).stack)); process.exit(1) })
 })
