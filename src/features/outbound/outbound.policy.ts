@@ -3,19 +3,18 @@
 // pdf/office/txt… 100 MB, sticker webp 100 KB static / 500 KB animated), the first bytes of images and
 // stickers matching the type they claim (no HTML disguised as a JPEG), captions, text and reactions.
 // Problems are catalogue keys (locales: outbound.error.*) for the composer to show next to the field.
-import { baseMimeType, mediaTypes } from '../media/media.policy.js'
+import { baseMimeType, mediaMaxBytes, mediaTypes } from '../media/media.policy.js'
 
 /** The kinds of attachment WhatsApp sends. A voice note is an audio sent with voice: true. */
 export type OutboundMediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker'
 
-const MB = 1024 * 1024
-/** Meta's post-processing limits (SPEC §7), per kind. */
+/** Meta's post-processing limits (SPEC §7), per kind: the same caps as received media. */
 export const outboundMaxBytes: Readonly<Record<OutboundMediaKind, number>> = {
-  image: 5 * MB,
-  video: 16 * MB,
-  audio: 16 * MB,
-  document: 100 * MB,
-  sticker: 500 * 1024
+  image: mediaMaxBytes.image,
+  video: mediaMaxBytes.video,
+  audio: mediaMaxBytes.audio,
+  document: mediaMaxBytes.document,
+  sticker: mediaMaxBytes.sticker
 }
 /** A static (not animated) sticker may be at most this large. */
 export const staticStickerMaxBytes = 100 * 1024
