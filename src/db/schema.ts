@@ -98,6 +98,10 @@ export const workspaces = sqliteTable('workspaces', {
   resolvedReply: text({ enum: ['reopen', 'new'] }).notNull().default('reopen'),
   /** Inbox: opening a conversation sends read receipts for the customer's messages. */
   sendReadReceipts: integer({ mode: 'boolean' }).notNull().default(true),
+  /** Contacts: ISO 3166 country of numbers written without a country code (e.g. "BR" for "11 98765-4321"). */
+  defaultCountry: text().notNull().default('US'),
+  /** Contacts: inbound messages that are exactly one of these words (comma-separated, any case) opt the contact out. */
+  optOutKeywords: text().notNull().default('STOP, UNSUBSCRIBE'),
   createdAt: timestampMs().notNull(),
   updatedAt: timestampMs().notNull(),
   deletedAt: timestampMs()
@@ -251,12 +255,136 @@ export const contacts = sqliteTable('contacts', {
   updatedAt: timestampMs().notNull(),
   /** Set when the contact was merged into another (number or user-id change) or erased. */
   mergedIntoId: text(),
-  deletedAt: timestampMs()
+  deletedAt: timestampMs(),
+  /** The team's notes about the contact. */
+  notes: encryptedText('contacts.notes'),
+  /** Marketing consent: 'unknown' until recorded; 'opted_out' blocks business-initiated sends. */
+  consent: text({ enum: ['unknown', 'opted_in', 'opted_out'] }).notNull().default('unknown'),
+  /** Where the consent state came from: 'manual', 'import', 'keyword' (an inbound STOP), 'api'. */
+  consentSource: text(),
+  consentAt: timestampMs(),
+  /** The wording the contact agreed to (or the keyword they sent). */
+  consentWording: text(),
+  /** The sort key of the list: the shown name, lower case (virtual, indexed). */
+  sortName: text().generatedAlwaysAs(sql`lower(coalesce(name, profile_name, username, ''))`, { mode: 'virtual' })
 }, (t) => [
   uniqueIndex('contacts_workspace_id').on(t.workspaceId, t.id),
   uniqueIndex('contacts_bsuid').on(t.workspaceId, t.bsuidIndex).where(sql`${t.bsuidIndex} IS NOT NULL AND ${t.deletedAt} IS NULL`),
   uniqueIndex('contacts_wa_id').on(t.workspaceId, t.waIdIndex).where(sql`${t.waIdIndex} IS NOT NULL AND ${t.deletedAt} IS NULL`),
-  index('contacts_name').on(t.workspaceId, t.name, t.profileName)
+  index('contacts_name').on(t.workspaceId, t.name, t.profileName),
+  index('contacts_sort_name').on(t.workspaceId, t.sortName, t.id),
+  index('contacts_activity').on(t.workspaceId, t.lastInboundAt, t.id),
+  index('contacts_created').on(t.workspaceId, t.createdAt, t.id)
+])
+
+/** More phone numbers of a contact (the WhatsApp number is contacts.wa_id). E.164, found by blind index. */
+export const contactPhones = sqliteTable('contact_phones', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  contactId: text().notNull(),
+  /** E.164 with the "+". */
+  phone: encryptedText('contact_phones.phone').notNull(),
+  /** blindIndex('contact.phone', workspace, E.164 digits without "+"). */
+  phoneIndex: text().notNull(),
+  label: text(),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('contact_phones_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('contact_phones_unique').on(t.workspaceId, t.contactId, t.phoneIndex),
+  index('contact_phones_index').on(t.workspaceId, t.phoneIndex, t.contactId),
+  foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade')
+])
+
+/** Email addresses of a contact, lower-cased and trimmed, found by blind index. */
+export const contactEmails = sqliteTable('contact_emails', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  contactId: text().notNull(),
+  email: encryptedText('contact_emails.email').notNull(),
+  /** blindIndex('contact.email', workspace, the address lower-cased and trimmed). */
+  emailIndex: text().notNull(),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('contact_emails_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('contact_emails_unique').on(t.workspaceId, t.contactId, t.emailIndex),
+  index('contact_emails_index').on(t.workspaceId, t.emailIndex, t.contactId),
+  foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade')
+])
+
+/** Custom fields the workspace defines for its contacts. */
+export const contactFields = sqliteTable('contact_fields', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  /** Stable machine name (import column mapping, export header, {{contact.<key>}}). */
+  key: text().notNull(),
+  label: text().notNull(),
+  type: text({ enum: ['text', 'number', 'date', 'select', 'boolean', 'url'] }).notNull(),
+  /** For 'select': a JSON array of the allowed options. */
+  options: text(),
+  position: integer().notNull().default(0),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('contact_fields_workspace_id').on(t.workspaceId, t.id),
+  uniqueIndex('contact_fields_key').on(t.workspaceId, t.key)
+])
+
+/** A contact's value of a custom field: encrypted, with a blind index of the normalised value for filters. */
+export const contactFieldValues = sqliteTable('contact_field_values', {
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  contactId: text().notNull(),
+  fieldId: text().notNull(),
+  value: encryptedText('contact_field_values.value').notNull(),
+  /** blindIndex('contact.field', workspace, fieldId + ':' + normalised value). */
+  valueIndex: text().notNull(),
+  updatedAt: timestampMs().notNull()
+}, (t) => [
+  primaryKey({ columns: [t.workspaceId, t.contactId, t.fieldId] }),
+  index('contact_field_values_filter').on(t.workspaceId, t.fieldId, t.valueIndex),
+  foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade'),
+  foreignKey({ columns: [t.workspaceId, t.fieldId], foreignColumns: [contactFields.workspaceId, contactFields.id] }).onDelete('cascade')
+])
+
+/** What happened to a contact, newest first on its page (created, edited, consent, merged, imported …). */
+export const contactEvents = sqliteTable('contact_events', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  contactId: text().notNull(),
+  kind: text().notNull(),
+  actorId: text().references(() => users.id, { onDelete: 'set null' }),
+  /** JSON details; may hold personal data, so sealed. */
+  data: encryptedText('contact_events.data'),
+  at: timestampMs().notNull()
+}, (t) => [
+  index('contact_events_contact').on(t.workspaceId, t.contactId, t.at),
+  foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade')
+])
+
+/** A CSV import: the uploaded file (sealed) until it has run, the mapping, progress and the report. */
+export const contactImports = sqliteTable('contact_imports', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  createdBy: text().references(() => users.id, { onDelete: 'set null' }),
+  status: text({ enum: ['uploaded', 'running', 'done', 'failed', 'cancelled'] }).notNull().default('uploaded'),
+  fileName: text().notNull(),
+  /** The decoded file (UTF-8), sealed; cleared when the import finishes. */
+  content: encryptedText('contact_imports.content'),
+  /** JSON: column index → target ("name", "phone", "email", "notes", "labels", "consent", "field:<key>", "skip"). */
+  mapping: text(),
+  totalRows: integer().notNull().default(0),
+  processedRows: integer().notNull().default(0),
+  createdCount: integer().notNull().default(0),
+  updatedCount: integer().notNull().default(0),
+  skippedCount: integer().notNull().default(0),
+  /** JSON list of skipped rows: { row, reason } (no cell values), sealed. */
+  report: encryptedText('contact_imports.report'),
+  error: text(),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull(),
+  finishedAt: timestampMs()
+}, (t) => [
+  uniqueIndex('contact_imports_workspace_id').on(t.workspaceId, t.id),
+  index('contact_imports_workspace').on(t.workspaceId, t.createdAt)
 ])
 
 /**
@@ -285,8 +413,8 @@ export const conversations = sqliteTable('conversations', {
 }, (t) => [
   uniqueIndex('conversations_workspace_id').on(t.workspaceId, t.id),
   uniqueIndex('conversations_one_open').on(t.workspaceId, t.channelId, t.contactId).where(sql`${t.status} <> 'resolved'`),
-  index('conversations_list').on(t.workspaceId, t.status, t.lastMessageAt),
-  index('conversations_assignee').on(t.workspaceId, t.assigneeId, t.status, t.lastMessageAt),
+  index('conversations_list').on(t.workspaceId, t.status, t.lastMessageAt, t.id),
+  index('conversations_assignee').on(t.workspaceId, t.assigneeId, t.status, t.lastMessageAt, t.id),
   index('conversations_snoozed').on(t.status, t.snoozedUntil),
   index('conversations_contact').on(t.workspaceId, t.contactId, t.lastMessageAt),
   foreignKey({ columns: [t.workspaceId, t.channelId], foreignColumns: [channels.workspaceId, channels.id] }).onDelete('cascade'),
@@ -496,8 +624,21 @@ export const conversationLabels = sqliteTable('conversation_labels', {
   createdAt: timestampMs().notNull()
 }, (t) => [
   primaryKey({ columns: [t.workspaceId, t.conversationId, t.labelId] }),
-  index('conversation_labels_label').on(t.workspaceId, t.labelId),
+  index('conversation_labels_label').on(t.workspaceId, t.labelId, t.conversationId),
   foreignKey({ columns: [t.workspaceId, t.conversationId], foreignColumns: [conversations.workspaceId, conversations.id] }).onDelete('cascade'),
+  foreignKey({ columns: [t.workspaceId, t.labelId], foreignColumns: [labels.workspaceId, labels.id] }).onDelete('cascade')
+])
+
+/** Labels on contacts (the same workspace labels as conversations). */
+export const contactLabels = sqliteTable('contact_labels', {
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  contactId: text().notNull(),
+  labelId: text().notNull(),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  primaryKey({ columns: [t.workspaceId, t.contactId, t.labelId] }),
+  index('contact_labels_label').on(t.workspaceId, t.labelId, t.contactId),
+  foreignKey({ columns: [t.workspaceId, t.contactId], foreignColumns: [contacts.workspaceId, contacts.id] }).onDelete('cascade'),
   foreignKey({ columns: [t.workspaceId, t.labelId], foreignColumns: [labels.workspaceId, labels.id] }).onDelete('cascade')
 ])
 

@@ -1,6 +1,6 @@
 // Contacts of a workspace. waId and bsuid are encrypted columns (plaintext here); exact lookups go
 // through their blind indexes. Every query names the workspace.
-import { and, eq, isNull } from 'drizzle-orm'
+import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { contacts, conversations, messageReactions, messages } from '../../db/schema.js'
 import { insertValues, ph, placeholders, plainKeys, prepared } from '../../db/prepared.js'
@@ -85,4 +85,35 @@ function maxOrNull (a: number | null, b: number | null): number | null {
   if (a === null) return b
   if (b === null) return a
   return Math.max(a, b)
+}
+
+/**
+ * Contacts of the workspace whose name, profile name or username contains `text` (any case, any
+ * accents), through the contacts_name_search trigram index (migration 0006), at most `limit`.
+ * Undefined when the text is shorter than the index's three characters (the caller scans instead).
+ */
+export function contactsNamed (db: Db, workspaceId: string, text: string, limit: number): string[] | undefined {
+  const match = namePhrase(text)
+  if (match === undefined) return undefined
+  const statement = prepared(db, 'contacts.named', () => db.select({ id: contacts.id })
+    .from(sql`contacts_name_search`).crossJoin(contacts)
+    .where(and(sql`contacts_name_search MATCH ${ph('match')}`, sql`${contacts}.rowid = contacts_name_search.rowid`, eq(contacts.workspaceId, ph('workspaceId'))))
+    .limit(ph<number>('limit')).prepare())
+  return statement.all({ match, workspaceId, limit }).map(r => r.id)
+}
+
+/** Escapes LIKE wildcards (the pattern uses ESCAPE '\'). */
+export function likeEscape (text: string): string {
+  return text.replace(/[\\%_]/g, c => '\\' + c)
+}
+
+/**
+ * The FTS5 query for contacts_name_search that matches names containing `text`: one phrase, the text
+ * as typed with quotes doubled (so nothing in it is query syntax). Undefined below three characters,
+ * the trigram index's smallest unit.
+ */
+export function namePhrase (text: string): string | undefined {
+  const trimmed = text.trim()
+  if ([...trimmed].length < 3) return undefined
+  return `"${trimmed.replace(/"/g, '""')}"`
 }
