@@ -14,7 +14,7 @@
 // ~one page per message, not one page for all of them).
 //
 // The result (weltra.db + master.key + meta.json) is cached under .bench-cache/ keyed by the seed
-// size, this file and the migrations; later runs copy it.
+// size and this file; later runs copy it, and the server applies migrations newer than the seed's.
 import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -35,6 +35,8 @@ export interface SeedSize { conversations: number, messages: number }
 
 export interface SeedMeta {
   key: string
+  /** The migrations the database was built with (a prefix of today's is still good). */
+  migrations?: Array<{ file: string, sha256: string }>
   size: SeedSize
   contacts: number
   /** Seconds each step took, and the total. */
@@ -129,28 +131,48 @@ function idAt (ms: number): string {
   return time + tail
 }
 
-/** The cache key: seed size, this file and the migrations (a schema change means a new seed). */
-export function seedKey (root: string, size: SeedSize): string {
+/**
+ * The cache key: seed size and this file. The migrations the seed was built with are recorded in its
+ * meta.json: landed migrations never change, so a seed built with a prefix of today's migrations is
+ * still good (the server applies the newer ones when it opens the copy); anything else means a new seed.
+ */
+export function seedKey (size: SeedSize): string {
   const h = createHash('sha256').update(seedVersion).update(readFileSync(new URL(import.meta.url)))
-  const migrations = join(root, 'migrations')
-  for (const f of readdirSync(migrations).filter(f => f.endsWith('.sql')).sort()) h.update(f).update(readFileSync(join(migrations, f)))
   return `inbox-${size.conversations}c-${size.messages}m-${h.digest('hex').slice(0, 10)}`
 }
 
+/** Each migration file with the hash of its SQL, in order. */
+export function migrationList (root: string): Array<{ file: string, sha256: string }> {
+  const migrations = join(root, 'migrations')
+  return readdirSync(migrations).filter(f => f.endsWith('.sql')).sort()
+    .map(file => ({ file, sha256: createHash('sha256').update(readFileSync(join(migrations, file))).digest('hex') }))
+}
+
+function isPrefix (built: Array<{ file: string, sha256: string }> | undefined, now: Array<{ file: string, sha256: string }>): boolean {
+  if (built === undefined || built.length > now.length) return false
+  return built.every((m, i) => m.file === now[i]!.file && m.sha256 === now[i]!.sha256)
+}
+
 /**
- * The cached seed for `size` (created when missing): its directory holds data/weltra.db,
- * data/master.key and meta.json. Never modify it in place; copy data/ first.
+ * The cached seed for `size` (created when missing or built with migrations that have since changed):
+ * its directory holds data/weltra.db, data/master.key and meta.json. Never modify it in place; copy data/ first.
  */
 export async function ensureSeed (opts: { root: string, serverCmd: string, serverArgs: string[], size: SeedSize, log: (line: string) => void }): Promise<{ dir: string, meta: SeedMeta, reused: boolean }> {
   const cacheRoot = join(opts.root, '.bench-cache')
-  const key = seedKey(opts.root, opts.size)
+  const key = seedKey(opts.size)
   const dir = join(cacheRoot, key)
-  if (existsSync(join(dir, 'meta.json'))) return { dir, meta: JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SeedMeta, reused: true }
+  const migrations = migrationList(opts.root)
+  if (existsSync(join(dir, 'meta.json'))) {
+    const cached = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SeedMeta
+    if (isPrefix(cached.migrations, migrations)) return { dir, meta: cached, reused: true }
+    opts.log(`seed: ${key} was built with other migrations; seeding again`)
+    rmSync(dir, { recursive: true, force: true })
+  }
   mkdirSync(cacheRoot, { recursive: true })
   const tmp = join(cacheRoot, `${key}.tmp-${process.pid}`)
   rmSync(tmp, { recursive: true, force: true })
   mkdirSync(join(tmp, 'data'), { recursive: true })
-  const meta = await seed(join(tmp, 'data'), key, opts)
+  const meta = { ...await seed(join(tmp, 'data'), key, opts), migrations }
   // Keep only the database and the key (the binary's extracted assets are recreated at start).
   for (const f of readdirSync(join(tmp, 'data'))) if (f !== 'weltra.db' && f !== 'master.key') rmSync(join(tmp, 'data', f), { recursive: true, force: true })
   writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta, null, 2))

@@ -2,7 +2,7 @@
 // reused. An unprepared drizzle query rebuilds its SQL text and SQLite recompiles it on every call:
 // ~100–250 µs for a select * on a wide table, against ~10–20 µs to bind and step a prepared one.
 // Writes whose columns vary by call (`set`, `values`) get one statement per combination of columns.
-import { getTableColumns, sql, type Table } from 'drizzle-orm'
+import { getTableColumns, sql, type SQL, type Table } from 'drizzle-orm'
 
 const caches = new WeakMap<object, Map<string, unknown>>()
 
@@ -67,4 +67,12 @@ export function insertValues (table: Table, row: Record<string, unknown>): { key
   }
   const keys = plainKeys(values)
   return keys === undefined ? undefined : { keys, values }
+}
+
+/**
+ * `column IN (the ids of a JSON array bound to placeholder name)`: one prepared statement for any
+ * number of ids (bind JSON.stringify(ids)); SQLite still probes the column's index for each id.
+ */
+export function inJsonList (column: unknown, name: string): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${sql.placeholder(name)}))`
 }

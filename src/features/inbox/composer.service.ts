@@ -6,7 +6,7 @@
 //
 // Modes: 'reply' (free-form, only while the customer-service window is open), 'template' (when it is
 // closed or never opened: SPEC §9), 'note' (private to the team, never sent, always available).
-import { and, eq, inArray } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { messages, noteMentions } from '../../db/schema.js'
 import type { Deps } from '../../deps.js'
@@ -23,7 +23,7 @@ import { queueMediaSend, queueReactionSend, queueTemplateSend, queueTextSend, ty
 import { buildTemplate, type TemplateParameters } from '../outbound/outbound.templates.js'
 import { approvedTemplates, findApprovedTemplate, type Template } from '../templates/templates.service.js'
 import { listTeam } from '../workspaces/team.service.js'
-import { findMessage, windowRefusedSince } from './messages.store.js'
+import { findMessage, messageContents, messageKinds, windowRefusedSince } from './messages.store.js'
 import { findConversation, insertOutbound, readContent, type Conversation, type Message, type MessageContent } from './messaging.service.js'
 import { typingBoard } from './typing.service.js'
 
@@ -142,6 +142,8 @@ export interface ComposerView {
   limits: { text: number, caption: number, attachments: Record<AttachmentKind, { maxBytes: number, types: string[] }> }
   /** The names of the other members writing a note in this conversation now ("Ana is writing a note…"). */
   typing: string[]
+  /** The contact opted out (contacts/consent.service.ts): no template (business-initiated message) may be sent. */
+  contactOptedOut: boolean
 }
 
 /** What composerView needs of the conversation (the thread passes its row). */
@@ -220,7 +222,8 @@ export function composerView (deps: Pick<Deps, 'db' | 'clock'> & Partial<Pick<De
     canSyncTemplates: admin && channel?.id !== undefined && problem !== 'disconnected',
     canManageCanned: admin,
     limits: { text: textMaxLength, caption: captionMaxLength, attachments: attachmentLimits() },
-    typing: []
+    typing: [],
+    contactOptedOut: false
   }
   if (workspaceId === undefined) return view
 
@@ -228,12 +231,13 @@ export function composerView (deps: Pick<Deps, 'db' | 'clock'> & Partial<Pick<De
     view.replyTo = replyTarget(deps.db, workspaceId, conversation.id, options.replyTo) ?? null
   }
   const contact = conversation.contactId === undefined ? undefined : findContact(deps.db, workspaceId, conversation.contactId)
+  view.contactOptedOut = contact?.consent === 'opted_out'
   const context = { contactName: contact?.name ?? contact?.profileName ?? null, agentName: viewer?.name ?? null, workspaceName: viewer?.workspaceName ?? null }
   view.canned = listCannedResponses(deps, workspaceId).map(c => ({ id: c.id, shortcut: c.shortcut, body: fillCannedVariables(c.body, context) }))
   const team = listTeam(deps, workspaceId).members
   view.members = team
     .filter(m => m.userId !== viewer?.userId)
-    .map(m => ({ userId: m.userId, name: m.name, initials: initialsOf(m.name), colour: colourOf(m.email) }))
+    .map(m => ({ userId: m.userId, name: m.name, initials: initialsOf(m.name), colour: colourOf(m.userId) }))
   if (deps.events !== undefined) view.typing = typingNames({ events: deps.events, clock: deps.clock, db: deps.db }, workspaceId, conversation.id, viewer?.userId, team)
   if (modes.includes('template') && channel?.wabaId !== undefined) {
     const approved = approvedTemplates(deps.db, workspaceId, channel.wabaId)
@@ -345,22 +349,15 @@ export interface BubbleDetails { wamid: string | null, note: NoteSegment[] | nul
 /** The bubble details of these messages of the workspace (message id → details); unknown ids are left out. */
 export function bubbleDetails (db: Db, workspaceId: string, messageIds: string[]): Record<string, BubbleDetails> {
   const out: Record<string, BubbleDetails> = {}
-  for (let i = 0; i < messageIds.length; i += 500) {
-    const chunk = messageIds.slice(i, i + 500)
-    const rows = db.select({ id: messages.id, wamid: messages.wamid, direction: messages.direction }).from(messages)
-      .where(and(eq(messages.workspaceId, workspaceId), inArray(messages.id, chunk))).all()
-    const notes: string[] = []
-    for (const r of rows) {
-      out[r.id] = { wamid: r.wamid, note: null }
-      if (r.direction === 'note') notes.push(r.id)
-    }
-    if (notes.length === 0) continue
-    // Only the notes' contents are decrypted again (the thread already read the others').
-    const contents = db.select({ id: messages.id, content: messages.content }).from(messages)
-      .where(and(eq(messages.workspaceId, workspaceId), inArray(messages.id, notes))).all()
-    for (const r of contents) {
-      try { out[r.id]!.note = noteSegments(readContent(r)) } catch { out[r.id]!.note = null }
-    }
+  const notes: string[] = []
+  for (const r of messageKinds(db, workspaceId, messageIds)) {
+    out[r.id] = { wamid: r.wamid, note: null }
+    if (r.direction === 'note') notes.push(r.id)
+  }
+  if (notes.length === 0) return out
+  // Only the notes' contents are decrypted again (the thread already read the others').
+  for (const r of messageContents(db, workspaceId, notes)) {
+    try { out[r.id]!.note = noteSegments(readContent(r)) } catch { out[r.id]!.note = null }
   }
   return out
 }
@@ -731,7 +728,8 @@ export function reactToMessage (deps: Pick<Deps, 'db' | 'clock' | 'events'>, act
   const target = findMessage(deps.db, actor.workspaceId, input.messageId.slice(0, 64))
   if (target === undefined || target.conversationId !== conversation.id) throw new NotFoundError()
   if (target.direction !== 'in' || target.wamid === null) return { ok: false, errors: { form: { key: 'composer.errors.reactTarget' } } }
-  if (!isReactionEmoji(input.emoji)) return { ok: false, errors: { form: { key: 'composer.errors.reactEmoji' } } }
+  // An empty emoji takes our reaction back (WhatsApp's way of removing one).
+  if (input.emoji !== '' && !isReactionEmoji(input.emoji)) return { ok: false, errors: { form: { key: 'composer.errors.reactEmoji' } } }
   const blocked = freeFormProblem(deps, conversation, channel)
   if (blocked !== undefined) return { ok: false, errors: blocked }
   const clientId = validClientId(input.clientId) ? input.clientId : newId()
@@ -754,6 +752,8 @@ export async function sendTemplate (deps: SendDeps, actor: ComposerActor, conver
   const { conversation, channel } = conversationForComposer(deps, actor.workspaceId, conversationId)
   const problem = channelProblemOf(channel)
   if (problem !== null) return { ok: false, errors: { form: { key: `composer.channel.${problem}.title` } } }
+  // A template is business-initiated: never to a contact who opted out (replies inside the window stay allowed).
+  if (findContact(deps.db, actor.workspaceId, conversation.contactId)?.consent === 'opted_out') return { ok: false, errors: { form: { key: 'consent.composer.refused' } } }
   const template = findApprovedTemplate(deps.db, actor.workspaceId, channel!.wabaId, input.templateId.slice(0, 64))
   if (template === undefined) return { ok: false, errors: { template: { key: 'composer.template.errors.gone' } } }
   const form = templateForm(template, approvedTemplates(deps.db, actor.workspaceId, channel!.wabaId))

@@ -604,6 +604,9 @@ t.test('the bubble actions partial: Reply on real messages, reactions on the cus
   t.match(inbound, 'action="/inbox/c1/reactions"')
   t.match(inbound, 'name="messageId" value="m1"')
   t.equal((inbound.match(/name="emoji"/g) ?? []).length, 6)
+  const reacted = eta.render('/inbox/_composer-bubble-actions', { ...base, message: { id: 'm1', direction: 'in', wamid: 'wamid.X', reacted: true } })
+  t.equal((reacted.match(/name="emoji"/g) ?? []).length, 7, 'after our reaction: a seventh button takes it back')
+  t.match(reacted, /name="emoji" value="" aria-label="composer.react.remove"/)
   const ours = eta.render('/inbox/_composer-bubble-actions', { ...base, message: { id: 'm2', direction: 'out', wamid: 'wamid.Y' } })
   t.match(ours, /reply-target/)
   t.notMatch(ours, /reactions/, 'no reactions on our own messages')
@@ -653,6 +656,16 @@ t.test('the thread\'s bubbles: Reply and React where WhatsApp has the message, a
   t.equal(react.statusCode, 204)
   inbound = bubbleOf(await page(), env.inboundId)
   t.match(inbound, /<span class="reaction is-mine" title="Your reaction">❤️<\/span>/)
+  t.match(inbound, /name="emoji" value="" aria-label="Remove your reaction"/, 'our reaction can be taken back')
+
+  // Taking it back: an empty emoji goes to WhatsApp, and the badge is gone.
+  const removed = await post(env.app, `/inbox/${env.conversationId}/reactions`, { messageId: env.inboundId, emoji: '' }, env.agentCookie, { headers: hx })
+  t.equal(removed.statusCode, 204)
+  const back = outbound(env).filter(m => m.type === 'reaction').at(-1)!
+  t.same(readContent(back).body, { type: 'reaction', messageId: 'wamid.INBOUND1', emoji: null }, 'WhatsApp removes a reaction with an empty emoji')
+  inbound = bubbleOf(await page(), env.inboundId)
+  t.notMatch(inbound, /reaction is-mine/, 'no badge once it is taken back')
+  t.notMatch(inbound, /Remove your reaction/)
 
   // A deleted message gets no actions.
   env.deps.sqlite.prepare('UPDATE messages SET revoked_at = ? WHERE id = ?').run(env.clock.now(), env.inboundId)

@@ -14,19 +14,21 @@ import { NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import type { Translate } from '../../platform/i18n/i18n.js'
 import { classifyGraphError } from '../../platform/whatsapp/errors.js'
 import type { WaContactCard, WaInteractiveReply, WaOrderItem } from '../../platform/whatsapp/webhook-payload.js'
-import { findWhatsAppContact } from '../contacts/contacts.service.js'
+import { contactsNamed, findWhatsAppContact, likeEscape, namePhrase } from '../contacts/contacts.service.js'
+import { formatPhone } from '../contacts/phone.js'
 import { markConversationRead } from '../outbound/outbound.service.js'
 import { inboxSettings } from '../workspaces/workspaces.service.js'
 import { messageByWamid, windowRefusedSince } from './messages.store.js'
 import { readContent, windowClosesAt, type MessageContent } from './messaging.service.js'
 import {
   addConversationLabel, channelBrief, contactById, contactConversations, conversationsIn, dueSnoozed, findConversationRow, findLabel, findLabelByName,
-  insertLabel, labelsOfConversations, likeEscape, listConversations, listLabels, markAssigned, mediaOfMessages, memberOf, membersOf, messagesByIds,
+  insertLabel, labelsOfConversations, listConversations, listLabels, markAssigned, mediaOfMessages, memberOf, membersOf, messagePreviews,
   nextRoundRobin, reactionsOf, removeConversationLabel, setConversation, setMemberAvailable, threadMessages, userNames, viewCounts,
-  workspaceChannels, type ChannelBrief, type ConversationRow, type Cursor, type LabelRow, type ListRow, type MediaItem, type MemberBrief, type MessageRow, type Status
+  workspaceChannels, type ChannelBrief, type ConversationRow, type Cursor, type LabelRow, type ListQuery, type ListRow, type MediaItem, type MemberBrief, type MessageRow, type Status
 } from './conversations.store.js'
 
 export type { ChannelBrief, ConversationRow, Cursor, LabelRow, MemberBrief, Status }
+/** LIKE escaping for name searches elsewhere (the contact list): one definition, in the store. */
 
 type D = Pick<Deps, 'db' | 'clock' | 'events'>
 
@@ -75,7 +77,8 @@ export function parseCursor (raw: string): Cursor | undefined {
 /** +digits for a wa_id (Meta sends digits only). */
 export function phoneOf (waId: string | null): string | null {
   if (waId === null || waId === '') return null
-  return '+' + waId.replace(/[^0-9]/g, '')
+  // Written the international way people read it ("+55 11 98765 4321"), not as bare digits.
+  return formatPhone(waId.replace(/[^0-9]/g, ''))
 }
 
 function contactDisplayName (c: { name: string | null, profileName: string | null, username: string | null }, phone: string | null, t: Translate): string {
@@ -163,12 +166,13 @@ function dayLabel (ms: number, v: ViewerClock): string {
   return dtf(v.locale, v.timeZone, 'longDate', { day: 'numeric', month: 'long', year: 'numeric' }).format(ms)
 }
 
-function duration (ms: number, t: Translate): string {
-  const minutes = Math.max(1, Math.round(ms / 60_000))
+/** Time left, as the composer's countdown writes it (whole minutes rounded up: "23 h 12 min"), so the two agree. */
+export function timeLeft (ms: number, t: Translate): string {
+  const minutes = Math.max(1, Math.ceil(ms / 60_000))
   if (minutes < 60) return t('inbox.duration.minutes', { count: minutes })
   const hours = Math.floor(minutes / 60)
   const rest = minutes % 60
-  return rest === 0 || hours >= 6 ? t('inbox.duration.hours', { count: hours }) : t('inbox.duration.hoursMinutes', { hours, minutes: rest })
+  return rest === 0 ? t('inbox.duration.hours', { count: hours }) : t('inbox.duration.hoursMinutes', { hours, minutes: rest })
 }
 
 function fileSize (bytes: number | null, locale: string): string | null {
@@ -219,6 +223,8 @@ function opaqueRanges (text: string): Opaque[] {
  */
 export function formatWhatsApp (input: string): Segment[] {
   const text = input.length > maxFormatted ? input.slice(0, maxFormatted) + '…' : input
+  // Most messages have no marker and no link: one plain segment, without the parse.
+  if (!/[*_~`]|https?:/i.test(text)) return text === '' ? [] : [{ text }]
   const opaque = opaqueRanges(text)
   // Work stays linear-ish whatever the input: opaque positions, line ends and candidate closers are
   // computed once, and an opener finds its closer by binary search.
@@ -306,9 +312,15 @@ function sameFlags (a: Segment, b: Segment): boolean {
   return a.b === b.b && a.i === b.i && a.s === b.s && a.code === b.code && a.mono === b.mono
 }
 
-/** The text of formatted segments without markers (for previews). */
+/**
+ * The text of formatted segments without markers (for previews). A preview shows one line of at
+ * most 140 characters, so only the start of a long message is formatted.
+ */
 function plainText (text: string): string {
-  return formatWhatsApp(text).map(s => s.text).join('')
+  const start = text.length > 600 ? text.slice(0, 600) : text
+  // No marker character: nothing to strip (most messages), so no need to parse.
+  if (!/[*_~`]/.test(start)) return start
+  return formatWhatsApp(start).map(s => s.text).join('')
 }
 
 // ── message previews ──────────────────────────────────────────────────────
@@ -450,28 +462,22 @@ export function windowState (conversation: Pick<ConversationRow, 'lastInboundAt'
 
 const phoneLike = /^\+?[\d\s().-]{6,24}$/
 
+/** A name search matching at most this many contacts lists them first (see listView). */
+const fewNamed = 100
+
 /** The list for a filter: one page (after = older page; upto = refresh of everything shown). */
 export function listView (deps: Pick<Deps, 'db'>, actor: InboxActor, filter: ListFilter, page: { after?: Cursor | undefined, upto?: Cursor | undefined }, v: ViewerClock): ListView {
   const ws = actor.workspaceId
   const q = filter.q.trim().slice(0, 100)
-  let namePattern: string | undefined
-  let contactIds: string[] | undefined
-  if (q !== '') {
-    namePattern = `%${likeEscape(q)}%`
-    if (phoneLike.test(q)) {
-      const digits = q.replace(/[^0-9]/g, '')
-      const contact = findWhatsAppContact(deps.db, ws, { bsuid: null, waId: digits })
-      contactIds = contact === undefined ? [] : [contact.id]
-    }
-  }
+  const search = listSearch(deps.db, ws, q)
   const limit = page.upto !== undefined ? refreshCap : listPageSize
-  const { rows, more } = listConversations(deps.db, ws, { status: filter.status, view: filter.view, userId: actor.userId, labelId: filter.labelId, channelId: filter.channelId, namePattern, contactIds, after: page.after, upto: page.upto, limit })
+  const { rows, more } = listConversations(deps.db, ws, { status: filter.status, view: filter.view, userId: actor.userId, labelId: filter.labelId, channelId: filter.channelId, ...search, after: page.after, upto: page.upto, limit })
   const channels = workspaceChannels(deps.db, ws)
   const members = membersOf(deps.db, ws)
-  const view = rowViews(deps.db, ws, rows, actor, channels, memberColours(members), v)
+  const view = rowViews(deps.db, ws, rows, actor, channels, colourOf, v)
   const last = rows.at(-1)
   // A refresh that hit its cap continues with "load more" from its last row.
-  const hasMore = page.upto !== undefined ? rows.length >= limit || olderThan(deps.db, ws, filter, actor, namePattern, contactIds, last) : more
+  const hasMore = page.upto !== undefined ? rows.length >= limit || olderThan(deps.db, ws, filter, actor, search, last) : more
   return {
     filter: { ...filter, q },
     rows: view,
@@ -485,19 +491,34 @@ export function listView (deps: Pick<Deps, 'db'>, actor: InboxActor, filter: Lis
   }
 }
 
-function olderThan (db: Db, ws: string, filter: ListFilter, actor: InboxActor, namePattern: string | undefined, contactIds: string[] | undefined, last: ListRow | undefined): boolean {
+function olderThan (db: Db, ws: string, filter: ListFilter, actor: InboxActor, search: ListSearch, last: ListRow | undefined): boolean {
   if (last === undefined) return false
-  return listConversations(db, ws, { status: filter.status, view: filter.view, userId: actor.userId, labelId: filter.labelId, channelId: filter.channelId, namePattern, contactIds, after: { at: last.lastMessageAt, id: last.id }, limit: 1 }).rows.length > 0
+  return listConversations(db, ws, { status: filter.status, view: filter.view, userId: actor.userId, labelId: filter.labelId, channelId: filter.channelId, ...search, after: { at: last.lastMessageAt, id: last.id }, limit: 1 }).rows.length > 0
 }
 
-/** Avatar colours of members, seeded by their email like the app shell's (so a person looks the same everywhere). */
-function memberColours (members: MemberBrief[]): (userId: string) => number {
-  const byId = new Map(members.map(m => [m.userId, colourOf(m.email || m.name)]))
-  return (userId) => byId.get(userId) ?? colourOf(userId)
+type ListSearch = Pick<ListQuery, 'namePattern' | 'contactIds' | 'nameMatch'>
+
+/**
+ * What the search box asks the list for. A full phone number: the contact with that WhatsApp number.
+ * A name: through the trigram index (any case, any accents); few contacts and the list starts from
+ * theirs, more and the list is walked testing each row against the index's answer. Under three
+ * characters the index cannot help, and names are scanned with LIKE.
+ */
+function listSearch (db: Db, ws: string, q: string): ListSearch {
+  if (q === '') return {}
+  const namePattern = `%${likeEscape(q)}%`
+  if (phoneLike.test(q)) {
+    const contact = findWhatsAppContact(db, ws, { bsuid: null, waId: q.replace(/[^0-9]/g, '') })
+    // No contact with that number: the digits may still be part of a name.
+    return contact === undefined ? { namePattern } : { contactIds: [contact.id] }
+  }
+  const named = contactsNamed(db, ws, q, fewNamed + 1)
+  if (named === undefined) return { namePattern }
+  return named.length <= fewNamed ? { contactIds: named } : { nameMatch: namePhrase(q) }
 }
 
 function rowViews (db: Db, ws: string, rows: ListRow[], actor: InboxActor, channels: ChannelBrief[], colourFor: (userId: string) => number, v: ViewerClock): RowView[] {
-  const last = messagesByIds(db, ws, rows.map(r => r.lastMessageId).filter((id): id is string => id !== null))
+  const last = messagePreviews(db, ws, rows.map(r => r.lastMessageId).filter((id): id is string => id !== null))
   const labels = labelsOfConversations(db, ws, rows.map(r => r.id))
   const channelNames = new Map(channels.map(c => [c.id, c.name]))
   return rows.map(r => {
@@ -564,6 +585,8 @@ export interface ContactPanelView {
   labels: Array<{ id: string, name: string, colour: number }>
   allLabels: LabelRow[]
   others: Array<{ id: string, status: Status, when: string, preview: string }>
+  /** Marketing consent (contacts/consent.service.ts): 'opted_out' is marked, templates are refused. */
+  consent: 'unknown' | 'opted_in' | 'opted_out'
 }
 
 export function headerView (deps: Pick<Deps, 'db'>, actor: InboxActor, conversation: ConversationRow, v: ViewerClock): HeaderView {
@@ -572,7 +595,8 @@ export function headerView (deps: Pick<Deps, 'db'>, actor: InboxActor, conversat
   const phone = phoneOf(contact?.waId ?? null)
   const name = contact === undefined ? v.t('inbox.contact.unknown') : contactDisplayName(contact, phone, v.t)
   const members = membersOf(deps.db, ws)
-  const colourFor = memberColours(members)
+  // Members' avatars are seeded by their user id, like the app shell's (a person looks the same everywhere).
+  const colourFor = colourOf
   const assignee = conversation.assigneeId === null ? undefined : members.find(m => m.userId === conversation.assigneeId)
   const assigneeName = assignee?.name ?? (conversation.assigneeId === null ? undefined : userNames(deps.db, [conversation.assigneeId]).get(conversation.assigneeId))
   const ours = windowState(conversation, v.now)
@@ -589,7 +613,7 @@ export function headerView (deps: Pick<Deps, 'db'>, actor: InboxActor, conversat
     assignee: conversation.assigneeId === null ? null : { id: conversation.assigneeId, name: assigneeName ?? '', initials: initials(assigneeName ?? '?'), colour: colourFor(conversation.assigneeId), me: conversation.assigneeId === actor.userId },
     members: members.map(m => ({ ...m, initials: initials(m.name), colour: colourFor(m.userId) })),
     labels: (labelsOfConversations(deps.db, ws, [conversation.id]).get(conversation.id) ?? []).map(l => ({ id: l.id, name: l.name, colour: l.colour })),
-    window: { state: w.state, left: w.closesAt !== null && w.closesAt > v.now ? duration(w.closesAt - v.now, v.t) : null },
+    window: { state: w.state, left: w.closesAt !== null && w.closesAt > v.now ? timeLeft(w.closesAt - v.now, v.t) : null },
     channel: channelBrief(deps.db, ws, conversation.channelId),
     contactId: conversation.contactId
   }
@@ -601,7 +625,7 @@ export function contactPanelView (deps: Pick<Deps, 'db'>, actor: InboxActor, con
   const phone = phoneOf(contact?.waId ?? null)
   const name = contact === undefined ? v.t('inbox.contact.unknown') : contactDisplayName(contact, phone, v.t)
   const others = contactConversations(deps.db, ws, conversation.contactId, conversation.id, 10)
-  const last = messagesByIds(deps.db, ws, others.map(o => o.lastMessageId).filter((id): id is string => id !== null))
+  const last = messagePreviews(deps.db, ws, others.map(o => o.lastMessageId).filter((id): id is string => id !== null))
   return {
     conversationId: conversation.id,
     contactId: conversation.contactId,
@@ -613,6 +637,7 @@ export function contactPanelView (deps: Pick<Deps, 'db'>, actor: InboxActor, con
     username: contact?.username ?? null,
     phone,
     bsuid: contact?.bsuid ?? null,
+    consent: contact?.consent ?? 'unknown',
     channel: channelBrief(deps.db, ws, conversation.channelId),
     labels: (labelsOfConversations(deps.db, ws, [conversation.id]).get(conversation.id) ?? []).map(l => ({ id: l.id, name: l.name, colour: l.colour })),
     allLabels: listLabels(deps.db, ws),

@@ -5,7 +5,7 @@ import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte
 import type { Db } from '../../db/open.js'
 import { channels, contacts, conversationLabels, conversations, labels, media, memberships, messageReactions, messages, users } from '../../db/schema.js'
 import { hash53 } from '../../platform/crypto/index.js'
-import { ph, prepared } from '../../db/prepared.js'
+import { inJsonList, ph, prepared } from '../../db/prepared.js'
 
 export type ConversationRow = typeof conversations.$inferSelect
 export type MessageRow = typeof messages.$inferSelect
@@ -26,8 +26,10 @@ export interface ListQuery {
   channelId?: string | undefined
   /** LIKE pattern on the contact's name or profile name (already escaped, with % around). */
   namePattern?: string | undefined
-  /** Contacts matched exactly (phone search). */
+  /** Contacts matched exactly (phone search, or the few a name search found). */
   contactIds?: string[] | undefined
+  /** An FTS5 phrase for contacts_name_search (migration 0006): a name search matching many contacts. */
+  nameMatch?: string | undefined
   /** Rows strictly older than this (the next page). */
   after?: Cursor | undefined
   /** Rows at or newer than this (a refresh of everything shown so far). */
@@ -52,68 +54,111 @@ export interface ListRow {
   assigneeName: string | null
 }
 
-/** Escapes LIKE wildcards (the pattern uses ESCAPE '\'). */
-export function likeEscape (text: string): string {
-  return text.replace(/[\\%_]/g, c => '\\' + c)
+/**
+ * Up to this many contacts (a phone number, a rare name), the list starts from their conversations
+ * (conversations_contact) and sorts the few it finds; more, it walks the status newest first and
+ * tests each row against the list.
+ */
+const fewContacts = 100
+
+/**
+ * A label with more conversations than this is tested row by row (a primary-key probe per row
+ * walked: cheap when the label is common, so matches come quickly); a smaller one is read whole
+ * first (conversation_labels_label) and each row is tested against that list. Measured on the
+ * bench seed: both stay under ~2 ms of SQL; the wrong one of the two takes 8–19 ms.
+ */
+const commonLabel = 3000
+
+/** The shape of a list query: which conditions it has. Each shape is one prepared statement. */
+function listShape (db: Db, workspaceId: string, q: ListQuery): string {
+  const search = q.contactIds !== undefined && q.contactIds.length > 0
+    ? (q.contactIds.length <= fewContacts ? 'few' : 'contacts')
+    : q.nameMatch !== undefined ? 'indexed-name' : q.namePattern !== undefined ? 'name' : q.contactIds !== undefined ? 'nothing' : '-'
+  const label = q.labelId === undefined ? '-' : labelSize(db, workspaceId, q.labelId) > commonLabel ? 'common-label' : 'label'
+  return [q.view, label, q.channelId === undefined ? '-' : 'channel', search, q.after === undefined ? '-' : 'after', q.upto === undefined ? '-' : 'upto'].join('|')
 }
 
-function viewCondition (q: Pick<ListQuery, 'view' | 'userId'>): SQL | undefined {
-  if (q.view === 'mine') return eq(conversations.assigneeId, q.userId)
-  if (q.view === 'unassigned') return isNull(conversations.assigneeId)
-  return undefined
+/** How many conversations carry a label, counted up to just past commonLabel. */
+function labelSize (db: Db, workspaceId: string, labelId: string): number {
+  return prepared(db, 'conversationLabels.size', () => db.select({ n: count() }).from(db.select({ one: sql`1` }).from(conversationLabels)
+    .where(and(eq(conversationLabels.workspaceId, ph('workspaceId')), eq(conversationLabels.labelId, ph('labelId')))).limit(commonLabel + 1).as('capped')).prepare())
+    .get({ workspaceId, labelId })?.n ?? 0
 }
 
-function searchCondition (q: Pick<ListQuery, 'namePattern' | 'contactIds'>): SQL | undefined {
-  const parts: SQL[] = []
-  if (q.namePattern !== undefined) {
-    parts.push(sql`(${contacts.name} LIKE ${q.namePattern} ESCAPE '\\' OR ${contacts.profileName} LIKE ${q.namePattern} ESCAPE '\\' OR ${contacts.username} LIKE ${q.namePattern} ESCAPE '\\')`)
-  }
-  // A full phone number that matched a contact: that contact's conversations only (conversations_contact), not also a name scan.
-  if (q.contactIds !== undefined && q.contactIds.length > 0) return inArray(conversations.contactId, q.contactIds)
-  if (parts.length === 0) return q.contactIds !== undefined ? sql`0` : undefined
-  return parts.length === 1 ? parts[0] : or(...parts)
+function listStatement (db: Db, workspaceId: string, q: ListQuery) {
+  const shape = listShape(db, workspaceId, q)
+  return prepared(db, `conversations.list:${shape}`, () => {
+    const [view, label, channel, search, after, upto] = shape.split('|')
+    const pattern = ph('namePattern')
+    const where = and(
+      eq(conversations.workspaceId, ph('workspaceId')),
+      eq(conversations.status, ph<Status>('status')),
+      view === 'mine' ? eq(conversations.assigneeId, ph('userId')) : view === 'unassigned' ? isNull(conversations.assigneeId) : undefined,
+      channel === 'channel' ? eq(conversations.channelId, ph('channelId')) : undefined,
+      // A rare label: its conversations as a list (a Bloom filter) each walked row is tested against.
+      label === 'label'
+        ? inArray(conversations.id, db.select({ id: conversationLabels.conversationId }).from(conversationLabels).where(and(eq(conversationLabels.workspaceId, ph('workspaceId')), eq(conversationLabels.labelId, ph('labelId')))))
+        : undefined,
+      // A common label: a probe of conversation_labels' primary key per walked row.
+      label === 'common-label'
+        ? sql`EXISTS (SELECT 1 FROM ${conversationLabels} WHERE ${conversationLabels.workspaceId} = ${conversations.workspaceId} AND ${conversationLabels.conversationId} = ${conversations.id} AND ${conversationLabels.labelId} = ${ph('labelId')})`
+        : undefined,
+      // Many contacts (a common name): each walked row is tested against the list.
+      search === 'contacts' ? inJsonList(conversations.contactId, 'contactIds') : undefined,
+      // Few contacts (a phone number, a rare name): the query starts from them (the cross join below fixes the order).
+      search === 'few' ? sql`${conversations.contactId} = few.value` : undefined,
+      search === 'nothing' ? sql`0` : undefined,
+      // A name many contacts match: each walked row's contact is tested against the trigram index's
+      // answer (a Bloom filter); the "+" keeps SQLite from looping over that answer per row instead.
+      search === 'indexed-name' ? sql`+${contacts}.rowid IN (SELECT rowid FROM contacts_name_search WHERE contacts_name_search MATCH ${ph('nameMatch')})` : undefined,
+      search === 'name' ? sql`(${contacts.name} LIKE ${pattern} ESCAPE '\\' OR ${contacts.profileName} LIKE ${pattern} ESCAPE '\\' OR ${contacts.username} LIKE ${pattern} ESCAPE '\\')` : undefined,
+      after === 'after' ? or(lt(conversations.lastMessageAt, ph<number>('afterAt')), and(eq(conversations.lastMessageAt, ph<number>('afterAt')), lt(conversations.id, ph('afterId')))) : undefined,
+      upto === 'upto' ? or(gt(conversations.lastMessageAt, ph<number>('uptoAt')), and(eq(conversations.lastMessageAt, ph<number>('uptoAt')), gte(conversations.id, ph('uptoId')))) : undefined
+    )
+    const select = db.select({
+      id: conversations.id,
+      status: conversations.status,
+      channelId: conversations.channelId,
+      contactId: conversations.contactId,
+      assigneeId: conversations.assigneeId,
+      lastMessageAt: conversations.lastMessageAt,
+      lastInboundAt: conversations.lastInboundAt,
+      unreadCount: conversations.unreadCount,
+      snoozedUntil: conversations.snoozedUntil,
+      lastMessageId: conversations.lastMessageId,
+      contactName: contacts.name,
+      contactProfileName: contacts.profileName,
+      contactUsername: contacts.username,
+      assigneeName: users.name
+    })
+    const from = search === 'few' ? select.from(sql`json_each(${ph('contactIds')}) AS few`).crossJoin(conversations) : select.from(conversations)
+    return from
+      .innerJoin(contacts, and(eq(contacts.workspaceId, conversations.workspaceId), eq(contacts.id, conversations.contactId)))
+      .leftJoin(users, eq(users.id, conversations.assigneeId))
+      .where(where)
+      .orderBy(desc(conversations.lastMessageAt), desc(conversations.id))
+      .limit(ph<number>('limit'))
+      .prepare()
+  })
 }
 
 /** One page of the conversation list, newest activity first; `more` says whether older rows exist. */
 export function listConversations (db: Db, workspaceId: string, q: ListQuery): { rows: ListRow[], more: boolean } {
-  const where = and(
-    eq(conversations.workspaceId, workspaceId),
-    eq(conversations.status, q.status),
-    viewCondition(q),
-    q.channelId === undefined ? undefined : eq(conversations.channelId, q.channelId),
-    q.labelId === undefined
-      ? undefined
-      // The label's conversations as a list SQLite can test each row against (it builds a Bloom filter).
-      // Without statistics the plan still walks the status index newest first (EXPLAIN QUERY PLAN on the
-      // bench seed), so a rare label stays slow: see BENCHMARKS.md, Inbox.
-      : inArray(conversations.id, db.select({ id: conversationLabels.conversationId }).from(conversationLabels).where(and(eq(conversationLabels.workspaceId, workspaceId), eq(conversationLabels.labelId, q.labelId)))),
-    searchCondition(q),
-    q.after === undefined ? undefined : or(lt(conversations.lastMessageAt, q.after.at), and(eq(conversations.lastMessageAt, q.after.at), lt(conversations.id, q.after.id))),
-    q.upto === undefined ? undefined : or(gt(conversations.lastMessageAt, q.upto.at), and(eq(conversations.lastMessageAt, q.upto.at), gte(conversations.id, q.upto.id)))
-  )
-  const rows = db.select({
-    id: conversations.id,
-    status: conversations.status,
-    channelId: conversations.channelId,
-    contactId: conversations.contactId,
-    assigneeId: conversations.assigneeId,
-    lastMessageAt: conversations.lastMessageAt,
-    lastInboundAt: conversations.lastInboundAt,
-    unreadCount: conversations.unreadCount,
-    snoozedUntil: conversations.snoozedUntil,
-    lastMessageId: conversations.lastMessageId,
-    contactName: contacts.name,
-    contactProfileName: contacts.profileName,
-    contactUsername: contacts.username,
-    assigneeName: users.name
+  const rows = listStatement(db, workspaceId, q).all({
+    workspaceId,
+    status: q.status,
+    userId: q.userId,
+    labelId: q.labelId,
+    channelId: q.channelId,
+    namePattern: q.namePattern,
+    nameMatch: q.nameMatch,
+    contactIds: q.contactIds === undefined ? undefined : JSON.stringify(q.contactIds),
+    afterAt: q.after?.at,
+    afterId: q.after?.id,
+    uptoAt: q.upto?.at,
+    uptoId: q.upto?.id,
+    limit: q.limit + 1
   })
-    .from(conversations)
-    .innerJoin(contacts, and(eq(contacts.workspaceId, conversations.workspaceId), eq(contacts.id, conversations.contactId)))
-    .leftJoin(users, eq(users.id, conversations.assigneeId))
-    .where(where)
-    .orderBy(desc(conversations.lastMessageAt), desc(conversations.id))
-    .limit(q.limit + 1)
-    .all()
   return { rows: rows.slice(0, q.limit), more: rows.length > q.limit }
 }
 
@@ -139,7 +184,8 @@ export function viewCounts (db: Db, workspaceId: string, status: Status, userId:
 }
 
 export function findConversationRow (db: Db, workspaceId: string, id: string): ConversationRow | undefined {
-  return db.select().from(conversations).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id))).get()
+  return prepared(db, 'conversations.byId', () => db.select().from(conversations).where(and(eq(conversations.workspaceId, ph('workspaceId')), eq(conversations.id, ph('id')))).prepare())
+    .get({ workspaceId, id })
 }
 
 /** The conversations among `ids` that belong to the workspace. */
@@ -168,10 +214,15 @@ export function dueSnoozed (db: Db, now: number, limit: number): Array<{ id: str
 
 // ── messages ──
 
-/** Messages by id (for list previews). */
-export function messagesByIds (db: Db, workspaceId: string, ids: string[]): Map<string, MessageRow> {
+/** What a list preview needs of a message. */
+export type MessagePreviewRow = Pick<MessageRow, 'id' | 'direction' | 'content' | 'status' | 'revokedAt'>
+
+/** The preview columns of messages by id (the list's last messages; a conversation's others). */
+export function messagePreviews (db: Db, workspaceId: string, ids: string[]): Map<string, MessagePreviewRow> {
   if (ids.length === 0) return new Map()
-  const rows = db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), inArray(messages.id, ids))).all()
+  const rows = prepared(db, 'messages.previews', () => db.select({ id: messages.id, direction: messages.direction, content: messages.content, status: messages.status, revokedAt: messages.revokedAt })
+    .from(messages).where(and(eq(messages.workspaceId, ph('workspaceId')), inJsonList(messages.id, 'ids'))).prepare())
+    .all({ workspaceId, ids: JSON.stringify(ids) })
   return new Map(rows.map(r => [r.id, r]))
 }
 
@@ -180,33 +231,38 @@ export function messagesByIds (db: Db, workspaceId: string, ids: string[]): Map<
  * messages older than it; with `from`, every message from it on (a refresh of what is shown, capped).
  */
 export function threadMessages (db: Db, workspaceId: string, conversationId: string, page: { before?: Cursor | undefined, from?: Cursor | undefined, limit: number }): { rows: MessageRow[], older: boolean } {
-  const base = and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId))
+  const statements = prepared(db, 'messages.thread', () => {
+    const base = and(eq(messages.workspaceId, ph('workspaceId')), eq(messages.conversationId, ph('conversationId')))
+    const page = (cond: SQL | undefined) => db.select().from(messages).where(and(base, cond)).orderBy(desc(messages.timestamp), desc(messages.id)).limit(ph<number>('limit')).prepare()
+    return {
+      newest: page(undefined),
+      before: page(or(lt(messages.timestamp, ph<number>('at')), and(eq(messages.timestamp, ph<number>('at')), lt(messages.id, ph('id'))))),
+      from: page(or(gt(messages.timestamp, ph<number>('at')), and(eq(messages.timestamp, ph<number>('at')), gte(messages.id, ph('id')))))
+    }
+  })
   if (page.from !== undefined) {
-    const from = page.from
-    const rows = db.select().from(messages)
-      .where(and(base, or(gt(messages.timestamp, from.at), and(eq(messages.timestamp, from.at), gte(messages.id, from.id)))))
-      .orderBy(desc(messages.timestamp), desc(messages.id)).limit(page.limit + 1).all()
+    const rows = statements.from.all({ workspaceId, conversationId, at: page.from.at, id: page.from.id, limit: page.limit + 1 })
     const older = rows.length > page.limit || olderExists(db, workspaceId, conversationId, rows.at(Math.min(rows.length, page.limit) - 1))
     return { rows: rows.slice(0, page.limit).reverse(), older }
   }
-  const before = page.before
-  const rows = db.select().from(messages)
-    .where(and(base, before === undefined ? undefined : or(lt(messages.timestamp, before.at), and(eq(messages.timestamp, before.at), lt(messages.id, before.id)))))
-    .orderBy(desc(messages.timestamp), desc(messages.id)).limit(page.limit + 1).all()
+  const rows = page.before === undefined
+    ? statements.newest.all({ workspaceId, conversationId, limit: page.limit + 1 })
+    : statements.before.all({ workspaceId, conversationId, at: page.before.at, id: page.before.id, limit: page.limit + 1 })
   return { rows: rows.slice(0, page.limit).reverse(), older: rows.length > page.limit }
 }
 
 function olderExists (db: Db, workspaceId: string, conversationId: string, oldest: MessageRow | undefined): boolean {
   if (oldest === undefined) return false
-  return db.select({ id: messages.id }).from(messages)
-    .where(and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId), or(lt(messages.timestamp, oldest.timestamp), and(eq(messages.timestamp, oldest.timestamp), lt(messages.id, oldest.id)))))
-    .limit(1).get() !== undefined
+  return prepared(db, 'messages.olderExists', () => db.select({ id: messages.id }).from(messages)
+    .where(and(eq(messages.workspaceId, ph('workspaceId')), eq(messages.conversationId, ph('conversationId')), or(lt(messages.timestamp, ph<number>('at')), and(eq(messages.timestamp, ph<number>('at')), lt(messages.id, ph('id'))))))
+    .limit(1).prepare()).get({ workspaceId, conversationId, at: oldest.timestamp, id: oldest.id }) !== undefined
 }
 
 /** The media rows of messages, by message id. */
 export function mediaOfMessages (db: Db, workspaceId: string, messageIds: string[]): Map<string, MediaItem> {
   if (messageIds.length === 0) return new Map()
-  const rows = db.select().from(media).where(and(eq(media.workspaceId, workspaceId), inArray(media.messageId, messageIds))).all()
+  const rows = prepared(db, 'media.ofMessages', () => db.select().from(media).where(and(eq(media.workspaceId, ph('workspaceId')), inJsonList(media.messageId, 'ids'))).prepare())
+    .all({ workspaceId, ids: JSON.stringify(messageIds) })
   return new Map(rows.map(r => [r.messageId, r]))
 }
 
@@ -216,9 +272,9 @@ export function reactionsOf (db: Db, workspaceId: string, wamids: string[]): Map
   if (wamids.length === 0) return out
   const wanted = new Set(wamids)
   const keys = [...new Set(wamids.map(w => hash53(w)))]
-  const rows = db.select({ wamid: messageReactions.targetWamid, emoji: messageReactions.emoji }).from(messageReactions)
-    .where(and(eq(messageReactions.workspaceId, workspaceId), inArray(messageReactions.targetWamidKey, keys), isNotNull(messageReactions.emoji)))
-    .orderBy(asc(messageReactions.timestamp)).all()
+  const rows = prepared(db, 'reactions.of', () => db.select({ wamid: messageReactions.targetWamid, emoji: messageReactions.emoji }).from(messageReactions)
+    .where(and(eq(messageReactions.workspaceId, ph('workspaceId')), inJsonList(messageReactions.targetWamidKey, 'keys'), isNotNull(messageReactions.emoji)))
+    .orderBy(asc(messageReactions.timestamp)).prepare()).all({ workspaceId, keys: JSON.stringify(keys) })
   for (const r of rows) {
     if (!wanted.has(r.wamid) || r.emoji === null) continue
     const list = out.get(r.wamid) ?? []
@@ -232,7 +288,8 @@ export function reactionsOf (db: Db, workspaceId: string, wamids: string[]): Map
 export function userNames (db: Db, ids: string[]): Map<string, string> {
   const unique = [...new Set(ids)]
   if (unique.length === 0) return new Map()
-  return new Map(db.select({ id: users.id, name: users.name }).from(users).where(inArray(users.id, unique)).all().map(r => [r.id, r.name]))
+  return new Map(prepared(db, 'users.names', () => db.select({ id: users.id, name: users.name }).from(users).where(inJsonList(users.id, 'ids')).prepare())
+    .all({ ids: JSON.stringify(unique) }).map(r => [r.id, r.name]))
 }
 
 // ── channels and contacts (read-only joins for the views) ──
@@ -240,25 +297,27 @@ export function userNames (db: Db, ids: string[]): Map<string, string> {
 export interface ChannelBrief { id: string, name: string, displayPhoneNumber: string, status: 'active' | 'needs_reconnect' | 'paused', sandbox: boolean }
 
 export function workspaceChannels (db: Db, workspaceId: string): ChannelBrief[] {
-  return db.select({ id: channels.id, name: channels.name, displayPhoneNumber: channels.displayPhoneNumber, status: channels.status, sandbox: channels.sandbox })
-    .from(channels).where(and(eq(channels.workspaceId, workspaceId), isNull(channels.deletedAt))).orderBy(asc(channels.name)).all()
+  return prepared(db, 'channels.briefs', () => db.select({ id: channels.id, name: channels.name, displayPhoneNumber: channels.displayPhoneNumber, status: channels.status, sandbox: channels.sandbox })
+    .from(channels).where(and(eq(channels.workspaceId, ph('workspaceId')), isNull(channels.deletedAt))).orderBy(asc(channels.name)).prepare()).all({ workspaceId })
 }
 
 /** A channel of the workspace, even a disconnected one (its conversations stay readable). */
 export function channelBrief (db: Db, workspaceId: string, id: string): ChannelBrief | undefined {
-  return db.select({ id: channels.id, name: channels.name, displayPhoneNumber: channels.displayPhoneNumber, status: channels.status, sandbox: channels.sandbox })
-    .from(channels).where(and(eq(channels.workspaceId, workspaceId), eq(channels.id, id))).get()
+  return prepared(db, 'channels.brief', () => db.select({ id: channels.id, name: channels.name, displayPhoneNumber: channels.displayPhoneNumber, status: channels.status, sandbox: channels.sandbox })
+    .from(channels).where(and(eq(channels.workspaceId, ph('workspaceId')), eq(channels.id, ph('id')))).prepare()).get({ workspaceId, id })
 }
 
 /** A contact of the workspace by id, merged or not (conversations keep pointing at it). */
 export function contactById (db: Db, workspaceId: string, id: string): typeof contacts.$inferSelect | undefined {
-  return db.select().from(contacts).where(and(eq(contacts.workspaceId, workspaceId), eq(contacts.id, id))).get()
+  return prepared(db, 'contacts.byIdAny', () => db.select().from(contacts).where(and(eq(contacts.workspaceId, ph('workspaceId')), eq(contacts.id, ph('id')))).prepare())
+    .get({ workspaceId, id })
 }
 
 // ── labels ──
 
 export function listLabels (db: Db, workspaceId: string): LabelRow[] {
-  return db.select().from(labels).where(eq(labels.workspaceId, workspaceId)).orderBy(asc(sql`lower(${labels.name})`)).all()
+  return prepared(db, 'labels.list', () => db.select().from(labels).where(eq(labels.workspaceId, ph('workspaceId'))).orderBy(asc(sql`lower(${labels.name})`)).prepare())
+    .all({ workspaceId })
 }
 
 export function findLabel (db: Db, workspaceId: string, id: string): LabelRow | undefined {
@@ -277,10 +336,10 @@ export function insertLabel (db: Db, row: { workspaceId: string, name: string, c
 export function labelsOfConversations (db: Db, workspaceId: string, ids: string[]): Map<string, LabelRow[]> {
   const out = new Map<string, LabelRow[]>()
   if (ids.length === 0) return out
-  const rows = db.select({ conversationId: conversationLabels.conversationId, label: labels }).from(conversationLabels)
+  const rows = prepared(db, 'labels.ofConversations', () => db.select({ conversationId: conversationLabels.conversationId, label: labels }).from(conversationLabels)
     .innerJoin(labels, and(eq(labels.workspaceId, conversationLabels.workspaceId), eq(labels.id, conversationLabels.labelId)))
-    .where(and(eq(conversationLabels.workspaceId, workspaceId), inArray(conversationLabels.conversationId, ids)))
-    .orderBy(asc(sql`lower(${labels.name})`)).all()
+    .where(and(eq(conversationLabels.workspaceId, ph('workspaceId')), inJsonList(conversationLabels.conversationId, 'ids')))
+    .orderBy(asc(sql`lower(${labels.name})`)).prepare()).all({ workspaceId, ids: JSON.stringify(ids) })
   for (const r of rows) {
     const list = out.get(r.conversationId) ?? []
     list.push(r.label)
@@ -300,18 +359,18 @@ export function removeConversationLabel (db: Db, workspaceId: string, conversati
 
 // ── members: who can be assigned, availability, round robin ──
 
-/** A member as the inbox shows one; email only seeds the avatar colour (as the app shell does). */
-export interface MemberBrief { userId: string, name: string, email: string, role: 'owner' | 'admin' | 'agent', available: boolean }
+/** A member as the inbox shows one (no email: it is encrypted, and the inbox never shows it). */
+export interface MemberBrief { userId: string, name: string, role: 'owner' | 'admin' | 'agent', available: boolean }
 
 export function membersOf (db: Db, workspaceId: string): MemberBrief[] {
-  return db.select({ userId: users.id, name: users.name, email: users.email, role: memberships.role, available: memberships.available }).from(memberships)
+  return prepared(db, 'members.briefs', () => db.select({ userId: users.id, name: users.name, role: memberships.role, available: memberships.available }).from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.workspaceId, workspaceId), isNull(users.deletedAt)))
-    .orderBy(asc(sql`lower(${users.name})`)).all()
+    .where(and(eq(memberships.workspaceId, ph('workspaceId')), isNull(users.deletedAt)))
+    .orderBy(asc(sql`lower(${users.name})`)).prepare()).all({ workspaceId })
 }
 
 export function memberOf (db: Db, workspaceId: string, userId: string): MemberBrief | undefined {
-  return db.select({ userId: users.id, name: users.name, email: users.email, role: memberships.role, available: memberships.available }).from(memberships)
+  return db.select({ userId: users.id, name: users.name, role: memberships.role, available: memberships.available }).from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId), isNull(users.deletedAt))).get()
 }

@@ -8,7 +8,7 @@ import { addMember, createUser } from '../../../test/helpers/accounts.js'
 import { processAllPending } from '../webhooks/webhook-processor.js'
 import { conversations, contacts, memberships, workspaces } from '../../db/schema.js'
 import {
-  assignConversation, bulkUpdate, createLabel, formatWhatsApp, parseBulkOp, parseLocalDateTime, previewKind, previewOf, selfAssignIfUnassigned, setAvailability, setLabel,
+  assignConversation, bulkUpdate, createLabel, formatWhatsApp, parseBulkOp, phoneOf, timeLeft, parseLocalDateTime, previewKind, previewOf, selfAssignIfUnassigned, setAvailability, setLabel,
   setStatus, shortWhen, snoozeUntil, wakeSnoozed, zonedTime, type InboxActor, type Segment
 } from './conversations.service.js'
 
@@ -57,6 +57,22 @@ t.test('times read like a chat app in the viewer\'s time zone', async (t) => {
   t.equal(parseLocalDateTime('yesterday', 'UTC'), undefined)
 })
 
+t.test('the window\'s time left reads like the composer\'s countdown (minutes rounded up)', async (t) => {
+  const tr = (key: string, p: Record<string, unknown> = {}): string => `${key}:${JSON.stringify(p)}`
+  t.equal(timeLeft(23 * 3_600_000 + 11 * 60_000 + 1, tr), 'inbox.duration.hoursMinutes:{"hours":23,"minutes":12}', 'no rounding to whole hours')
+  t.equal(timeLeft(2 * 3_600_000, tr), 'inbox.duration.hours:{"count":2}')
+  t.equal(timeLeft(59 * 60_000 + 1, tr), 'inbox.duration.hours:{"count":1}', '59 min and a bit is the composer\'s "1 h"')
+  t.equal(timeLeft(1000, tr), 'inbox.duration.minutes:{"count":1}')
+})
+
+t.test('WhatsApp numbers are shown the international way people read them', async (t) => {
+  t.equal(phoneOf('5511987654321'), '+55 11 98765 4321')
+  t.equal(phoneOf('447700900123'), '+44 7700 900123')
+  t.equal(phoneOf(null), null)
+  t.equal(phoneOf(''), null)
+  t.equal(phoneOf('999'), '999', 'digits that are no number stay as they are')
+})
+
 t.test('bulk operations parse strictly', async (t) => {
   t.same(parseBulkOp('unassign'), { kind: 'assign', userId: null })
   t.same(parseBulkOp('status:resolved'), { kind: 'status', status: 'resolved' })
@@ -70,6 +86,7 @@ t.test('previews say what a message is', async (t) => {
   const tr = (key: string, p?: Record<string, string | number>): string => p === undefined ? key : `${key}${JSON.stringify(p)}`
   const m = (body: unknown, direction: 'in' | 'out' | 'note' = 'in') => ({ content: JSON.stringify({ body }), direction, revokedAt: null })
   t.equal(previewOf(m({ type: 'text', text: 'Hi *there*\nsecond line' }), tr), 'Hi there second line', 'markers go, one line')
+  t.equal(previewOf(m({ type: 'text', text: 'Plain words, https://example.com/a?b=1 and 2*3' }), tr), 'Plain words, https://example.com/a?b=1 and 2*3', 'text without styles passes as it is')
   t.equal(previewOf(m({ type: 'audio', voice: true, media: {} }), tr), 'inbox.preview.voice')
   t.equal(previewKind(m({ type: 'audio', voice: true, media: {} })), 'mic')
   t.equal(previewOf(m({ type: 'document', filename: 'invoice.pdf', media: {} }), tr), 'invoice.pdf')

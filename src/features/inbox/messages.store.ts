@@ -5,7 +5,7 @@ import { and, asc, desc, eq, getTableColumns, isNull, ne, sql } from 'drizzle-or
 import type { Db } from '../../db/open.js'
 import { conversations, messageReactions, messages, messageStatuses } from '../../db/schema.js'
 import { hash53 } from '../../platform/crypto/index.js'
-import { insertValues, ph, placeholders, plainKeys, prepared } from '../../db/prepared.js'
+import { inJsonList, insertValues, ph, placeholders, plainKeys, prepared } from '../../db/prepared.js'
 
 export type Conversation = typeof conversations.$inferSelect
 export type NewConversation = typeof conversations.$inferInsert
@@ -97,6 +97,20 @@ export function windowRefusedSince (db: Db, workspaceId: string, conversationId:
       eq(messages.direction, 'out'), eq(messages.errorCode, 131047)))
     .limit(1).prepare())
     .get({ workspaceId, conversationId, since }) !== undefined
+}
+
+/** The id, wamid and direction of messages by id (any number of ids: one statement). */
+export function messageKinds (db: Db, workspaceId: string, ids: string[]): Array<Pick<Message, 'id' | 'wamid' | 'direction'>> {
+  if (ids.length === 0) return []
+  return prepared(db, 'messages.kinds', () => db.select({ id: messages.id, wamid: messages.wamid, direction: messages.direction }).from(messages)
+    .where(and(eq(messages.workspaceId, ph('workspaceId')), inJsonList(messages.id, 'ids'))).prepare()).all({ workspaceId, ids: JSON.stringify(ids) })
+}
+
+/** The (decrypted) content of messages by id. */
+export function messageContents (db: Db, workspaceId: string, ids: string[]): Array<Pick<Message, 'id' | 'content'>> {
+  if (ids.length === 0) return []
+  return prepared(db, 'messages.contents', () => db.select({ id: messages.id, content: messages.content }).from(messages)
+    .where(and(eq(messages.workspaceId, ph('workspaceId')), inJsonList(messages.id, 'ids'))).prepare()).all({ workspaceId, ids: JSON.stringify(ids) })
 }
 
 export function findMessage (db: Db, workspaceId: string, id: string): Message | undefined {

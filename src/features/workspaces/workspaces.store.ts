@@ -33,12 +33,13 @@ export function findMembership (db: Db, workspaceId: string, userId: string): Me
 
 /** Every live workspace the user belongs to, by name. */
 export function listMemberships (db: Db, userId: string): MembershipView[] {
-  return db.select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role, requireTwoFactor: workspaces.requireTwoFactor })
+  // Every signed-in request reads this (the workspace switcher): prepared once per connection.
+  return prepared(db, 'memberships.ofUser', () => db.select({ id: workspaces.id, slug: workspaces.slug, name: workspaces.name, role: memberships.role, requireTwoFactor: workspaces.requireTwoFactor })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(and(eq(memberships.userId, userId), isNull(workspaces.deletedAt)))
+    .where(and(eq(memberships.userId, ph('userId')), isNull(workspaces.deletedAt)))
     .orderBy(asc(workspaces.name))
-    .all()
+    .prepare()).all({ userId })
 }
 
 /** Every live workspace, for `weltra workspace list`. */

@@ -107,7 +107,7 @@ export function installRendering (app: FastifyInstance, options: RenderOptions):
       version: options.version,
       nav: '',
       flash: [],
-      user: req.principal === undefined ? undefined : { name: req.principal.name, email: req.principal.email, initials: initials(req.principal.name) },
+      user: req.principal === undefined ? undefined : { id: req.principal.userId, name: req.principal.name, email: req.principal.email, initials: initials(req.principal.name) },
       workspace: req.principal?.workspace,
       workspaces: req.principal?.workspaces ?? [],
       principal: req.principal,
