@@ -29,6 +29,9 @@ import { accountRoutes } from './features/account/account.routes.js'
 import { webhooksRoutes } from './features/webhooks/webhooks.routes.js'
 import { webhookLogRoutes } from './features/webhooks/webhook-log.routes.js'
 import { channelsRoutes } from './features/channels/channels.routes.js'
+import { contactsRoutes } from './features/contacts/contacts.routes.js'
+import { contactsDuplicatesRoutes } from './features/contacts/contacts-duplicates.routes.js'
+import { transferRoutes } from './features/contacts/transfer.routes.js'
 
 export interface BuildOptions {
   /** Read the TLS certificate and key from config and serve HTTPS. */
@@ -104,6 +107,9 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(webhooksRoutes, deps)
   await app.register(webhookLogRoutes, deps)
   await app.register(channelsRoutes, deps)
+  await app.register(contactsRoutes, deps)
+  await app.register(contactsDuplicatesRoutes, deps)
+  await app.register(transferRoutes, deps)
 
   return app
 }

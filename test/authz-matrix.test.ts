@@ -15,6 +15,8 @@ import { createChannel } from '../src/features/channels/channels.service.js'
 import { startFakeGraph } from '../src/platform/whatsapp/fake-graph.js'
 import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service.js'
 import { createCannedResponse } from '../src/features/canned/canned.service.js'
+import { createField } from '../src/features/contacts/contact-fields.service.js'
+import { uploadImport } from '../src/features/contacts/import.service.js'
 
 type Actor = 'anonymous' | 'agent' | 'admin' | 'owner' | 'outsider'
 const actors: Actor[] = ['anonymous', 'outsider', 'agent', 'admin', 'owner']
@@ -47,7 +49,12 @@ async function world (t: Test, graphUrl: string) {
   const conversation = deps.db.insert(conversations).values({ workspaceId: wsA, channelId: channel.id, contactId: contact.id, status: 'open', lastMessageAt: now, lastInboundAt: now, createdAt: now, updatedAt: now }).returning().get()
   const canned = createCannedResponse(deps, { userId: owner.id, workspaceId: wsA }, { shortcut: 'matrix', body: 'Matrix canned response' })
   if (!canned.ok) throw new Error('canned response')
-  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: sessionHandle(agentSession.id), channelId: channel.id, conversationId: conversation.id, cannedId: canned.value.id }
+  const field = createField(deps.db, { userId: owner.id, workspaceId: wsA }, { label: 'Matrix field', type: 'text', options: '' }, now)
+  if (!field.ok) throw new Error('contact field')
+  const params: Record<string, string> = { userId: agent.id, inviteId: invite.id, id: sessionHandle(agentSession.id), channelId: channel.id, conversationId: conversation.id, cannedId: canned.value.id, contactId: contact.id, fieldId: field.value.id }
+  const upload = uploadImport(deps, { userId: admin.id, workspaceId: wsA }, { filename: 'matrix.csv', bytes: Buffer.from('name,phone\nMatrix Import,+15550100222\n'), truncated: false })
+  if (!upload.ok) throw new Error('contact import')
+  params.importId = upload.value.id
   return { env, cookies, params }
 }
 

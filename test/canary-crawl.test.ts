@@ -11,6 +11,10 @@ import { createCannedResponse } from '../src/features/canned/canned.service.js'
 import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service.js'
 import { insertOutbound } from '../src/features/inbox/messaging.service.js'
 import { createLabel } from '../src/features/inbox/conversations.service.js'
+import { createField, setFieldValue } from '../src/features/contacts/contact-fields.service.js'
+import { setNotes } from '../src/features/contacts/contact-edit.service.js'
+import { setConsent } from '../src/features/contacts/consent.service.js'
+import { uploadImport } from '../src/features/contacts/import.service.js'
 import { conversations } from '../src/db/schema.js'
 
 t.test('nothing of workspace A reaches any role of workspace B, whatever ids are tried', async (t) => {
@@ -39,13 +43,27 @@ t.test('nothing of workspace A reaches any role of workspace B, whatever ids are
   insertOutbound(deps.db, { workspaceId: ownerA.workspaceId!, conversationId: conversationA.id, channelId: channelA.id, type: 'text', content: { body: { type: 'text', text: `${canary} message` } }, authorId: ownerA.id }, now)
   insertOutbound(deps.db, { workspaceId: ownerA.workspaceId!, conversationId: conversationA.id, channelId: channelA.id, type: 'text', content: { body: { type: 'text', text: `${canary} note` } }, authorId: ownerA.id, direction: 'note' }, now)
   createLabel(deps, { userId: ownerA.id, workspaceId: ownerA.workspaceId!, role: 'owner' }, `${canary} label`, conversationA.id)
-  const idsOfA: Record<string, string> = { userId: agentA.id, inviteId: inviteA.id, id: sessionHandle(sessionA.id), channelId: channelA.id, cannedId: cannedA.value.id, conversationId: conversationA.id }
+  // Contact details and a custom field of A carry the canary too.
+  const fieldA = createField(deps.db, { userId: ownerA.id, workspaceId: ownerA.workspaceId! }, { label: `${canary} field`, type: 'text', options: '' }, now)
+  if (!fieldA.ok) throw new Error('contact field')
+  setFieldValue(deps.db, ownerA.workspaceId!, contactA.id, fieldA.value, `${canary} value`, ownerA.id, now)
+  setNotes(deps.db, ownerA.workspaceId!, contactA.id, `${canary} notes`, ownerA.id, now)
+  setConsent(deps.db, ownerA.workspaceId!, contactA.id, { state: 'opted_in', source: 'manual', wording: `${canary} consent wording` }, ownerA.id, now)
+  const idsOfA: Record<string, string> = { userId: agentA.id, inviteId: inviteA.id, id: sessionHandle(sessionA.id), channelId: channelA.id, cannedId: cannedA.value.id, conversationId: conversationA.id, contactId: contactA.id, fieldId: fieldA.value.id }
+  // An uploaded contact import of A (its file name and rows carry the canary).
+  const importA = uploadImport(deps, { userId: ownerA.id, workspaceId: ownerA.workspaceId! }, { filename: `${canary}.csv`, bytes: Buffer.from(`name,phone\n${canary} Imported,+15550100333\n`), truncated: false })
+  if (!importA.ok) throw new Error('contact import')
+  idsOfA.importId = importA.value.id
 
   // Control: the canaries are visible to A's own members, so their absence below means something.
   t.match((await get(app, '/settings/members', ownerACookie)).body, canary)
   t.match((await get(app, `/settings/channels/${channelA.id}`, ownerACookie)).body, canary)
   t.match((await get(app, '/settings/canned', ownerACookie)).body, canary)
   t.match((await get(app, `/inbox/${conversationA.id}`, ownerACookie)).body, canary)
+  t.match((await get(app, `/contacts/${contactA.id}`, ownerACookie)).body, `${canary} notes`)
+  t.match((await get(app, `/contacts/${contactA.id}/consent`, ownerACookie)).body, `${canary} consent wording`)
+  t.match((await get(app, `/contacts?q=${canary}`, ownerACookie)).body, canary)
+  t.match((await get(app, `/contacts/import/${importA.value.id}`, ownerACookie)).body, `${canary} Imported`)
 
   const routes = app.routeTable.filter(r => r.method === 'GET' && !r.url.startsWith('/static/'))
   let fetched = 0

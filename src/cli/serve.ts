@@ -17,6 +17,7 @@ import { startMediaWorker } from '../features/media/media.worker.js'
 import { startOutboundWorker } from '../features/outbound/outbound.worker.js'
 import { startWebhookProcessor } from '../features/webhooks/webhook-processor.js'
 import { startSnoozeWaker } from '../features/inbox/conversations.service.js'
+import { startImportWorker } from '../features/contacts/import.worker.js'
 import { configFrom, globalHelp, parse } from './context.js'
 
 export const serveHelp = `Usage: weltra serve [options]
@@ -69,6 +70,8 @@ export async function start (config: Config, log: Log = createLogger(config.log.
   const snoozeWaker = startSnoozeWaker(deps)
   // Sends queued WhatsApp messages (and what waited through a restart or a reconnect).
   const outboundWorker = startOutboundWorker(deps)
+  // Runs contact imports that were started (and resumes one a restart interrupted).
+  const importWorker = startImportWorker(deps)
   const stopOutboundKicking = [
     deps.events.on('outbox.queued', () => outboundWorker.kick()),
     deps.events.on('channel.changed', () => outboundWorker.kick())
@@ -95,6 +98,7 @@ export async function start (config: Config, log: Log = createLogger(config.log.
         await mailWorker.stop()
         stopMediaKicking()
         await mediaWorker.stop()
+        await importWorker.stop()
         await transport.close?.()
         try { checkpoint(storage.sqlite) } catch (err) { log.error({ err }, 'final checkpoint failed') }
         storage.sqlite.close()

@@ -27,6 +27,8 @@ export interface EventMap {
   'conversation.typing': { workspaceId: string, conversationId: string }
   /** A template's status, category or quality changed (webhook or sync). */
   'template.changed': { workspaceId: string, wabaId: string }
+  /** A contact import was started: the import worker should look now. */
+  'contacts.import.queued': { workspaceId: string, importId: string }
 }
 
 export class Events {

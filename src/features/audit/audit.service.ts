@@ -14,6 +14,9 @@ export type AuditAction =
   | 'member_invited' | 'invite_revoked' | 'invite_accepted' | 'member_role_changed' | 'member_removed' | 'member_left'
   | 'webhooks_replayed' | 'channel_connected' | 'channel_renamed' | 'channel_credentials_replaced' | 'channel_disconnected'
   | 'canned_response_created' | 'canned_response_updated' | 'canned_response_deleted' | 'inbox_settings_changed'
+  | 'contact_field_created' | 'contact_field_updated' | 'contact_field_moved' | 'contact_field_deleted' | 'contacts_deleted'
+  | 'contacts_imported' | 'contacts_exported'
+  | 'contact_consent_changed' | 'contacts_merged' | 'contact_settings_changed'
 
 export interface AuditEntry {
   action: AuditAction

@@ -3,10 +3,12 @@
 // update the same contact; when the new identity already belongs to another contact, the two merge.
 import type { Db } from '../../db/open.js'
 import { blindIndex } from '../../platform/crypto/index.js'
+import { foldDigits, waIdIndexOf } from './phone.js'
 import { findContact, findContactByBsuidIndex, findContactByWaIdIndex, insertContact, moveContactHistory, updateContact, type Contact, type NewContact } from './contacts.store.js'
 
 export type { Contact }
 export { findContact }
+export { contactsNamed, likeEscape, namePhrase } from './contacts.store.js'
 
 /** What a webhook says about a WhatsApp user. Any field may be missing. */
 export interface WhatsAppIdentity {
@@ -18,11 +20,11 @@ export interface WhatsAppIdentity {
 }
 
 const bsuidIndex = (workspaceId: string, bsuid: string): string => blindIndex('contact.bsuid', workspaceId, bsuid)
-const waIdIndex = (workspaceId: string, waId: string): string => blindIndex('contact.wa_id', workspaceId, normaliseWaId(waId))
+const waIdIndex = (workspaceId: string, waId: string): string => waIdIndexOf(workspaceId, normaliseWaId(waId))
 
-/** wa_id is digits; Meta never sends "+", but an edited or imported one might carry it or spaces. */
-function normaliseWaId (waId: string): string {
-  return waId.replace(/[^0-9]/g, '')
+/** wa_id is digits; Meta never sends "+", but an edited or imported one might carry it, spaces or other scripts' digits. */
+export function normaliseWaId (waId: string): string {
+  return foldDigits(waId).replace(/[^0-9]/g, '')
 }
 
 /** Finds the contact behind an identity without creating one (BSUID first, then wa_id). */

@@ -14,6 +14,7 @@ import { classifyGraphError } from '../../platform/whatsapp/errors.js'
 import { normalize, parseWebhook, type InboundEvent, type InboundMessageEvent } from '../../platform/whatsapp/webhook-payload.js'
 import { findChannel, recordChannelIssue, type Channel } from '../channels/channels.service.js'
 import { changeIdentity, findWhatsAppContact, touchContactInbound, upsertWhatsAppContact, type WhatsAppIdentity } from '../contacts/contacts.service.js'
+import { optOutByKeyword } from '../contacts/consent.service.js'
 import { applyEdit, applyReaction, applyRevoke, recordInbound, recordStatus, type MessageChange } from '../inbox/messaging.service.js'
 import { autoAssignNew } from '../inbox/conversations.service.js'
 import { queueMedia } from '../media/media.service.js'
@@ -135,6 +136,8 @@ function handleMessage (db: Db, channel: Channel, event: InboundMessageEvent, no
   if (stored === undefined) return null // a redelivered wamid: already stored once
   if (stored.newConversation) autoAssignNew(db, ws, stored.conversation.id, now)
   if (body.type !== 'system' && (contact.lastInboundAt ?? 0) < at) touchContactInbound(db, ws, contact.id, at, now)
+  // A text that is exactly an opt-out keyword ("STOP") opts the contact out (contacts/consent.service.ts).
+  if (body.type === 'text') optOutByKeyword(db, ws, contact, body.text, at)
   effects.changes.push({ kind: 'created', conversationId: stored.conversation.id, messageId: stored.message.id, direction: 'in' })
   if (mediaKinds.has(body.type) && 'media' in body) {
     const kind = body.type === 'audio' && 'voice' in body && body.voice ? 'voice' : body.type

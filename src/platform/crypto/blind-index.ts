@@ -3,11 +3,12 @@
 // root secret. The root is random, stored in the database sealed under the master key, so rotating
 // the master key re-seals the root and leaves every index unchanged. Limit (see README): whoever holds
 // both the database and the master key can brute-force small spaces such as phone numbers.
-import { hkdfSync } from 'node:crypto'
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
 import { hmacSha256 } from './hash.js'
 
 let root: Buffer | undefined
-const perScope = new Map<string, Buffer>()
+// KeyObjects, not Buffers: createHmac with a Buffer key builds a KeyObject on every call (~30 µs vs ~5 µs).
+const perScope = new Map<string, KeyObject>()
 
 /** Installs the index root secret (32 bytes) read at boot. */
 export function setIndexRoot (secret: Uint8Array): void {
@@ -24,7 +25,7 @@ export function blindIndex (purpose: string, workspaceId: string, value: string)
   if (root === undefined) throw new Error('the index root is not initialised')
   let key = perScope.get(workspaceId)
   if (key === undefined) {
-    key = Buffer.from(hkdfSync('sha256', root, 'weltra/blind-index/v1', workspaceId, 32))
+    key = createSecretKey(Buffer.from(hkdfSync('sha256', root, 'weltra/blind-index/v1', workspaceId, 32)))
     perScope.set(workspaceId, key)
   }
   return hmacSha256(key, `${purpose}\u0000${value}`).toString('base64url')

@@ -117,6 +117,12 @@ t.test('ids are 26 characters, time-sortable and unique', async (t) => {
   t.match(newId(), /^[0-9A-HJKMNP-TV-Z]{26}$/)
 })
 
+t.test('the 80 random bits of an id use every character in every position, and ids of one millisecond never repeat', async (t) => {
+  const ids = Array.from({ length: 5000 }, () => newId(1_700_000_000_000))
+  t.equal(new Set(ids).size, ids.length)
+  for (let pos = 10; pos < 26; pos++) t.equal(new Set(ids.map(id => id[pos])).size, 32, `position ${pos}: all 32 characters`)
+})
+
 t.test('random tokens carry at least 128 bits and never repeat', async (t) => {
   const tokens = new Set(Array.from({ length: 100_000 }, () => randomToken(16)))
   t.equal(tokens.size, 100_000)

@@ -4,6 +4,7 @@
 // workspace where the caller knows it), so a value copied to another column or tenant fails to open.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { keyring, type Keyring } from './keyring.js'
+import { pooledRandomBytes } from './random.js'
 
 const version = 'v1'
 const purpose = 'field-encryption'
@@ -14,7 +15,7 @@ export class DecryptError extends Error {
 
 /** Encrypts `plaintext` under the current master key. Every call uses a fresh random nonce. */
 export function seal (plaintext: string, aad: string, ring: Keyring = keyring()): string {
-  const nonce = randomBytes(12)
+  const nonce = pooledRandomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', ring.subKeyObject(purpose), nonce)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()])

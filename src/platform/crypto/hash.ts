@@ -1,5 +1,5 @@
 // Hashes, MACs and constant-time comparison for the rest of the code base.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto'
 
 /** SHA-256 of text or bytes, as lowercase hex. */
 export function sha256Hex (data: string | Uint8Array): string {
@@ -17,7 +17,7 @@ export function hmacSha256Hex (key: string | Uint8Array, data: string | Uint8Arr
 }
 
 /** HMAC-SHA256 as raw bytes. */
-export function hmacSha256 (key: string | Uint8Array, data: string | Uint8Array): Buffer {
+export function hmacSha256 (key: string | Uint8Array | KeyObject, data: string | Uint8Array): Buffer {
   return createHmac('sha256', key).update(data).digest()
 }
 
