@@ -14,7 +14,19 @@
       all.indeterminate = n > 0 && n < boxes.length
     })
     document.getElementById('contacts-results')?.classList.toggle('is-selecting', n > 0)
+    // The export menu says what it will export: the ticked rows, or the whole filter.
+    $$('[data-export-scope]').forEach((el, i) => { el.hidden = (i % 2 === 0) === (n > 0) })
   }
+
+  // Export: with rows ticked, only those (the link keeps the filter; the ids are added on the way out).
+  document.addEventListener('click', (e) => {
+    const link = e.target instanceof Element ? e.target.closest('a[data-export]') : null
+    if (!link) return
+    const url = new URL(link.getAttribute('href'), window.location.href)
+    url.searchParams.delete('ids')
+    $$('.contact-check').filter(b => b.checked).forEach((b) => { url.searchParams.append('ids', b.value) })
+    link.setAttribute('href', url.pathname + url.search)
+  }, true)
 
   document.addEventListener('change', (e) => {
     const t = e.target

@@ -31,6 +31,8 @@ export interface ContactFilter {
   fieldValue?: string
   consent?: Consent
   activity?: Activity
+  /** Only these contacts (the ticked rows of an export); the other conditions still apply. */
+  ids?: string[]
   sort: ContactSort
 }
 
@@ -209,6 +211,7 @@ function planFilter (db: Db, workspaceId: string, filter: ContactFilter, now: nu
   if (field === null) return { where: undefined, few: false, none: true }
   const sets: string[][] = []
   const small = (ids: string[]): string[] | undefined => ids.length <= smallSet ? ids : undefined
+  if (filter.ids !== undefined) sets.push(filter.ids)
   const found = searchIds(db, workspaceId, search)
   if (found !== undefined) sets.push(found)
   const inLabel = filter.labelId === undefined ? undefined : small(db.select({ id: contactLabels.contactId }).from(contactLabels).where(and(eq(contactLabels.workspaceId, workspaceId), eq(contactLabels.labelId, filter.labelId))).limit(smallSet + 1).all().map(r => r.id))

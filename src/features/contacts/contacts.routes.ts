@@ -90,8 +90,15 @@ export function filterFrom (source: unknown): ContactFilter {
   }
   if ((consents as readonly string[]).includes(consent)) filter.consent = consent as Consent
   if ((activities as readonly string[]).includes(activity)) filter.activity = activity as Activity
+  // Ticked rows (an export of the selection): valid ids only, at most a long list's worth.
+  const raw = (source as Record<string, unknown> | undefined)?.ids
+  const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((v): v is string => typeof v === 'string' && isId(v)).slice(0, maxSelected)
+  if (ids.length > 0) filter.ids = [...new Set(ids)]
   return filter
 }
+
+/** The most ticked rows one request acts on (the list loads 50 at a time). */
+const maxSelected = 5000
 
 /** The filter as a query string (defaults left out, no leading "?"), for links that keep it. */
 export function filterQuery (f: ContactFilter): string {

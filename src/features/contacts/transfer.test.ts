@@ -412,4 +412,15 @@ t.test('the export follows the list filter, neutralises formulas, and never cros
 
   const audits = env.deps.db.select().from(auditLog).where(and(eq(auditLog.workspaceId, env.workspaceId), eq(auditLog.action, 'contacts_exported'))).all()
   t.same(audits.map(a => a.details), [{ format: 'csv', count: 3, complete: true }, { format: 'csv', count: 1, complete: true }, { format: 'json', count: 1, complete: true }, { format: 'json', count: 0, complete: true }], 'each export is audited with its size only')
+
+  // Ticked rows: only those (with the filter still applied); another workspace's id is no way in.
+  const everyone = JSON.parse((await get(env.app, '/contacts/export?format=json', env.agent)).body) as Array<{ id: string, name: string }>
+  const bia = everyone.find(c => c.name === 'Bia Costa')!
+  const caio = everyone.find(c => c.name === 'Caio Dias')!
+  const theirId = JSON.parse((await get(env.app, '/contacts/export?format=json', env.outsider)).body)[0].id as string
+  const ticked = JSON.parse((await get(env.app, `/contacts/export?format=json&ids=${bia.id}&ids=${caio.id}&ids=${theirId}&ids=not-an-id`, env.agent)).body) as Array<{ name: string }>
+  t.same(ticked.map(c => c.name).sort(), ['Bia Costa', 'Caio Dias'], 'the ticked contacts only')
+  const tickedAndFiltered = JSON.parse((await get(env.app, `/contacts/export?format=json&ids=${bia.id}&ids=${caio.id}&consent=opted_out`, env.agent)).body) as Array<{ name: string }>
+  t.same(tickedAndFiltered.map(c => c.name), ['Bia Costa'], 'the filter still applies to the ticked ones')
+  t.same(JSON.parse((await get(env.app, `/contacts/export?format=json&ids=${theirId}`, env.agent)).body), [], 'only another workspace\'s id ticked: nothing')
 })
