@@ -2,8 +2,9 @@
 // (WhatsApp identity, phones, emails, labels, notes, custom fields, conversations, timeline).
 // Everything is read for one workspace; an id of another workspace is a 404.
 import type { Db } from '../../db/open.js'
-import { initials } from '../../platform/http/render.js'
-import { colourOf, labelsOf, members } from '../inbox/conversations.service.js'
+import { initials, colourOf } from '../../platform/http/render.js'
+import { listLabels } from '../labels/labels.service.js'
+import { memberNames } from '../workspaces/workspaces.service.js'
 import { contactTimeline, type ContactEventRow } from './contact-events.store.js'
 import { conversationsOfContact, emailsOf, labelsOfContact, phonesOf, type ContactConversationRow, type LabelRow } from './contact-edit.store.js'
 import { contactOf } from './contact-edit.service.js'
@@ -47,7 +48,7 @@ export interface ContactListView {
 export function contactListView (db: Db, workspaceId: string, filter: ContactFilter, after: string | undefined, now: number): ContactListView {
   const page = listContacts(db, workspaceId, filter, { after, limit: listPageSize }, now)
   const ids = page.rows.map(r => r.id)
-  const allLabels = labelsOf({ db }, workspaceId).map(l => ({ id: l.id, name: l.name, colour: l.colour }))
+  const allLabels = listLabels(db, workspaceId).map(l => ({ id: l.id, name: l.name, colour: l.colour }))
   const byId = new Map(allLabels.map(l => [l.id, l]))
   const labelIds = labelIdsOfContacts(db, workspaceId, ids)
   const extraPhones = firstPhones(db, workspaceId, page.rows.filter(r => r.waId === null).map(r => r.id))
@@ -99,7 +100,7 @@ export interface ContactPageView {
 
 /** The timeline as sentences' parameters (the template picks contacts.event.<kind>). */
 function timelineItems (db: Db, workspaceId: string, rows: ContactEventRow[]): TimelineItem[] {
-  const names = new Map(members({ db }, workspaceId).map(m => [m.userId, m.name]))
+  const names = memberNames(db, workspaceId)
   return rows.map(r => {
     let data: Record<string, unknown> = {}
     try { data = r.data === null ? {} : JSON.parse(r.data) as Record<string, unknown> } catch { data = {} }
@@ -127,7 +128,7 @@ export function contactPageView (db: Db, workspaceId: string, contactId: string)
     phones: phones.map(p => ({ id: p.id, display: formatPhone(p.phone) })),
     emails: emailsOf(db, workspaceId, contact.id).map(e => ({ id: e.id, email: e.email })),
     labels: labelsOfContact(db, workspaceId, contact.id).map(l => ({ id: l.id, name: l.name, colour: l.colour })),
-    allLabels: labelsOf({ db }, workspaceId).map((l: LabelRow) => ({ id: l.id, name: l.name, colour: l.colour })),
+    allLabels: listLabels(db, workspaceId).map((l: LabelRow) => ({ id: l.id, name: l.name, colour: l.colour })),
     notes: contact.notes,
     fields: listFields(db, workspaceId).map(field => ({ field, value: values.get(field.id) ?? null })),
     conversations: conversationsOfContact(db, workspaceId, contact.id),

@@ -32,7 +32,8 @@ import { field, messages } from '../../platform/http/forms.js'
 import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { roleAtLeast } from '../../platform/http/policy.js'
 import type { Flash } from '../../platform/http/render.js'
-import { createLabel, isId } from '../inbox/conversations.service.js'
+import { ensureLabel } from '../labels/labels.service.js'
+import { isId } from '../../platform/crypto/index.js'
 import { consentView } from './consent.service.js'
 import {
   addEmail, addPhone, bulkAddLabel, contactLimits, contactOf, createContact, deleteContacts, removeEmail, removePhone, renameContact, setContactLabel, setNotes
@@ -335,7 +336,7 @@ export async function contactsRoutes (app: FastifyInstance, deps: Deps): Promise
     const name = field(req, 'name', 200)
     const label = field(req, 'label', 40)
     if (name.trim() !== '') {
-      const created = createLabel(deps, { userId: actor.userId, workspaceId: actor.workspaceId, role: actor.role }, name)
+      const created = ensureLabel(deps.db, actor.workspaceId, name, now())
       setContactLabel(deps.db, actor.workspaceId, contact.id, created.id, true, actor.userId, now())
     } else if (isId(label)) {
       setContactLabel(deps.db, actor.workspaceId, contact.id, label, field(req, 'on', 2) !== '0', actor.userId, now())

@@ -7,7 +7,7 @@
 // number of contacts — written when the stream ends, also when the download was cut short.
 import type { Deps } from '../../deps.js'
 import { recordAudit } from '../audit/audit.service.js'
-import { labelsOf } from '../inbox/conversations.service.js'
+import { listLabels } from '../labels/labels.service.js'
 import { fieldValuesOfMany, listFields } from './contact-fields.service.js'
 import { eachContactInFilter, labelIdsOfContacts, type ContactFilter, type ContactListRow } from './contacts-list.store.js'
 import { csvLine, utf8Bom } from './csv.js'
@@ -41,7 +41,7 @@ export function * exportContacts (deps: Pick<Deps, 'db' | 'clock'>, actor: Expor
   const ws = actor.workspaceId
   const now = deps.clock.now()
   const fields = listFields(deps.db, ws)
-  const labelNames = new Map(labelsOf(deps, ws).map(l => [l.id, l.name]))
+  const labelNames = new Map(listLabels(deps.db, ws).map(l => [l.id, l.name]))
   let count = 0
   let complete = false
   let first = true

@@ -18,7 +18,7 @@
 import type { Deps } from '../../deps.js'
 import { NotFoundError } from '../../platform/http/errors.js'
 import { recordAudit } from '../audit/audit.service.js'
-import { createLabel, labelName, labelsOf } from '../inbox/conversations.service.js'
+import { ensureLabel, labelName, listLabels } from '../labels/labels.service.js'
 import { listFields, validateFieldValue, type ContactField } from './contact-fields.service.js'
 import { workspaceCountry } from './contacts-list.store.js'
 import { updateContact, type NewContact } from './contacts.store.js'
@@ -457,7 +457,7 @@ function labelIdOf (deps: D, db: Deps['db'], run: Run, name: string): string {
   const key = name.toLowerCase()
   let id = run.labels.get(key)
   if (id === undefined) {
-    id = createLabel({ db, clock: deps.clock, events: deps.events }, { userId: run.actorId ?? '', workspaceId: run.ctx.workspaceId, role: 'admin' }, name).id
+    id = ensureLabel(db, run.ctx.workspaceId, name, deps.clock.now()).id
     run.labels.set(key, id)
   }
   return id
@@ -529,7 +529,7 @@ export async function runImport (deps: D, workspaceId: string, id: string, optio
   const ctx = rowContext(deps, workspaceId, readMapping(mapping as string[], mapping.length, fields))
   const run: Run = {
     ctx,
-    labels: new Map(labelsOf(deps, workspaceId).map(l => [l.name.toLowerCase(), l.id])),
+    labels: new Map(listLabels(deps.db, workspaceId).map(l => [l.name.toLowerCase(), l.id])),
     actorId: imp.createdBy,
     importId: id,
     eventData: JSON.stringify({ importId: id, file: imp.fileName }),

@@ -9,20 +9,22 @@
 // nothing a customer writes can become markup.
 import type { Db } from '../../db/open.js'
 import type { Deps } from '../../deps.js'
-import { initials } from '../../platform/http/render.js'
+import { initials, colourOf } from '../../platform/http/render.js'
 import { NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import type { Translate } from '../../platform/i18n/i18n.js'
 import { classifyGraphError } from '../../platform/whatsapp/errors.js'
 import type { WaContactCard, WaInteractiveReply, WaOrderItem } from '../../platform/whatsapp/webhook-payload.js'
 import { contactsNamed, findWhatsAppContact, likeEscape, namePhrase } from '../contacts/contacts.service.js'
 import { formatPhone } from '../contacts/phone.js'
+import { ensureLabel, findLabel, listLabels } from '../labels/labels.service.js'
+import { isId } from '../../platform/crypto/index.js'
 import { markConversationRead } from '../outbound/outbound.service.js'
 import { inboxSettings } from '../workspaces/workspaces.service.js'
 import { messageByWamid, windowRefusedSince } from './messages.store.js'
 import { readContent, windowClosesAt, type MessageContent } from './messaging.service.js'
 import {
-  addConversationLabel, channelBrief, contactById, contactConversations, conversationsIn, dueSnoozed, findConversationRow, findLabel, findLabelByName,
-  insertLabel, labelsOfConversations, listConversations, listLabels, markAssigned, mediaOfMessages, memberOf, membersOf, messagePreviews,
+  addConversationLabel, channelBrief, contactById, contactConversations, conversationsIn, dueSnoozed, findConversationRow,
+  labelsOfConversations, listConversations, markAssigned, mediaOfMessages, memberOf, membersOf, messagePreviews,
   nextRoundRobin, reactionsOf, removeConversationLabel, setConversation, setMemberAvailable, threadMessages, userNames, viewCounts,
   workspaceChannels, type ChannelBrief, type ConversationRow, type Cursor, type LabelRow, type ListQuery, type ListRow, type MediaItem, type MemberBrief, type MessageRow, type Status
 } from './conversations.store.js'
@@ -49,20 +51,10 @@ const closingSoonMs = 2 * hourMs
 const listPageSize = 40
 const refreshCap = 400
 const threadPageSize = 60
-const idPattern = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 // ── small helpers ─────────────────────────────────────────────────────────
 
-/** One of eight avatar colours, stable for a seed (a contact or user id). */
-export function colourOf (seed: string): number {
-  let c = 0
-  for (let i = 0; i < seed.length; i++) c = (c * 31 + seed.charCodeAt(i)) % 8
-  return c
-}
-
-export function isId (value: string): boolean {
-  return idPattern.test(value)
-}
+export { isId }
 
 /** "<time>.<id>" ↔ Cursor. */
 export function cursorText (c: Cursor): string {
@@ -1064,19 +1056,12 @@ export function startSnoozeWaker (deps: D & Pick<Deps, 'log'>, intervalMs = 30_0
   return { stop: () => clearInterval(timer) }
 }
 
-export function labelName (raw: string): string {
-  // eslint-disable-next-line no-control-regex
-  return raw.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').replace(/\s+/g, ' ').trim().slice(0, 40)
-}
-
 /** Creates a label (or finds the one with that name); adds it to the conversation when one is given. */
 export function createLabel (deps: D, actor: InboxActor, rawName: string, conversationId?: string): LabelRow {
-  const name = labelName(rawName)
-  if (name === '') throw new ValidationError({ name: 'inbox.errors.labelName' })
   const conversation = conversationId === undefined ? undefined : conversationOf(deps, actor, conversationId)
   const now = deps.clock.now()
   const label = deps.db.transaction((db) => {
-    const l = findLabelByName(db, actor.workspaceId, name) ?? insertLabel(db, { workspaceId: actor.workspaceId, name, colour: colourOf(name.toLowerCase()), createdAt: now })
+    const l = ensureLabel(db, actor.workspaceId, rawName, now)
     if (conversation !== undefined) addConversationLabel(db, actor.workspaceId, conversation.id, l.id, now)
     return l
   })

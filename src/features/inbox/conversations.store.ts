@@ -315,23 +315,6 @@ export function contactById (db: Db, workspaceId: string, id: string): typeof co
 
 // ── labels ──
 
-export function listLabels (db: Db, workspaceId: string): LabelRow[] {
-  return prepared(db, 'labels.list', () => db.select().from(labels).where(eq(labels.workspaceId, ph('workspaceId'))).orderBy(asc(sql`lower(${labels.name})`)).prepare())
-    .all({ workspaceId })
-}
-
-export function findLabel (db: Db, workspaceId: string, id: string): LabelRow | undefined {
-  return db.select().from(labels).where(and(eq(labels.workspaceId, workspaceId), eq(labels.id, id))).get()
-}
-
-export function findLabelByName (db: Db, workspaceId: string, name: string): LabelRow | undefined {
-  return db.select().from(labels).where(and(eq(labels.workspaceId, workspaceId), sql`lower(${labels.name}) = lower(${name})`)).get()
-}
-
-export function insertLabel (db: Db, row: { workspaceId: string, name: string, colour: number, createdAt: number }): LabelRow {
-  return db.insert(labels).values(row).returning().get()
-}
-
 /** The labels of each conversation among `ids`, by conversation id (label order: by name). */
 export function labelsOfConversations (db: Db, workspaceId: string, ids: string[]): Map<string, LabelRow[]> {
   const out = new Map<string, LabelRow[]>()

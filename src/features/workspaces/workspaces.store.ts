@@ -64,6 +64,13 @@ export function updateWorkspace (db: Db, workspaceId: string, changes: Partial<P
 
 export interface MemberRow { userId: string, name: string, email: string, role: Role, joinedAt: number, twoFactorEnabled: boolean }
 
+/** The names of the workspace's members by user id (no email: nothing to decrypt). */
+export function memberNames (db: Db, workspaceId: string): Map<string, string> {
+  return new Map(db.select({ userId: users.id, name: users.name }).from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, workspaceId), isNull(users.deletedAt))).all().map(r => [r.userId, r.name]))
+}
+
 /** The workspace's members (live accounts), unsorted. */
 export function listMembers (db: Db, workspaceId: string): MemberRow[] {
   return db.select({ userId: users.id, name: users.name, email: users.email, role: memberships.role, joinedAt: memberships.createdAt, totp: users.totpEnabledAt })

@@ -1,5 +1,5 @@
 // The public surface of the crypto module: the only place in Weltra that touches node:crypto.
-export { newId, idTime, randomToken, randomKey, randomIntBetween } from './random.js'
+export { newId, isId, idTime, randomToken, randomKey, randomIntBetween } from './random.js'
 export { sha256Hex, sha256Base64Url, hmacSha256Hex, hmacSha256, timingSafeEqualStr, timingSafeEqualBytes, hash53 } from './hash.js'
 export { Keyring, KeyError, decodeKey, setKeyring, keyring } from './keyring.js'
 export { seal, open, sealedKeyId, sealBytes, openBytes, DecryptError } from './field-cipher.js'

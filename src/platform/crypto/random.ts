@@ -45,6 +45,11 @@ export function newId (now: number = Date.now()): string {
 }
 
 /** The creation time encoded in an id from newId(), or undefined for anything else. */
+/** True for a string shaped like newId()'s ids (26 Crockford base-32 characters): safe to look up. */
+export function isId (value: string): boolean {
+  return /^[0-9A-HJKMNP-TV-Z]{26}$/.test(value)
+}
+
 export function idTime (id: string): number | undefined {
   if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return undefined
   let t = 0

@@ -66,6 +66,13 @@ export function createEta (views: string, cache: boolean): Eta {
   return eta
 }
 
+/** One of eight avatar colours, stable for a seed (a contact or user id). */
+export function colourOf (seed: string): number {
+  let c = 0
+  for (let i = 0; i < seed.length; i++) c = (c * 31 + seed.charCodeAt(i)) % 8
+  return c
+}
+
 /** Up to two initials of a name, for avatars. */
 export function initials (name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean)
