@@ -24,9 +24,9 @@
 //                              under tsx. The last two take BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 //   BENCH_KEEP=1 keeps the data directory; BENCH_JSON=file writes the raw results
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
-import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, createReadStream, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import Database from 'better-sqlite3'
@@ -40,9 +40,9 @@ import { createLogger } from '../../src/platform/logger.js'
 import { ensureSeed, type SeedSize } from './inbox-seed.js'
 import type { LoadResult } from './inbox-load.js'
 import type { LiveResult } from './inbox-live.js'
+import { benchServer } from './server-command.js'
 
 const root = join(import.meta.dirname, '..', '..')
-const binary = join(root, 'dist', 'weltra')
 const quick = process.env.BENCH_QUICK === '1'
 const serverKind = process.env.BENCH_SERVER ?? 'binary'
 const size: SeedSize = {
@@ -66,22 +66,10 @@ async function freePort (): Promise<number> {
 }
 
 // ── the server command ──
-if (serverKind === 'binary' && !existsSync(binary)) execFileSync(process.execPath, [join(root, 'scripts', 'build-binary.mjs')], { stdio: 'inherit' })
-const dir = mkdtempSync(join(tmpdir(), 'weltra-bench-inbox-'))
-const dataDir = join(dir, 'data')
-let serverCmd: string
-let serverArgs: string[]
-if (serverKind === 'binary') {
-  copyFileSync(binary, join(dir, 'weltra'))
-  execFileSync('chmod', ['755', join(dir, 'weltra')])
-  serverCmd = join(dir, 'weltra')
-  serverArgs = []
-} else {
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(f => f !== '')
-  serverCmd = process.execPath
-  serverArgs = serverKind === 'bundle' ? [...flags, join(root, 'dist', 'build', 'weltra.cjs')] : [...flags, `--import=${import.meta.resolve('tsx')}`, join(root, 'src', 'main.ts')]
-}
-const version = execFileSync(serverCmd, [...serverArgs, 'version'], { cwd: root, env: { PATH: '/usr/bin:/bin' } }).toString().trim()
+const benched = benchServer(root, 'weltra-bench-inbox-', serverKind)
+const { dir, dataDir, version } = benched
+const serverCmd = benched.cmd
+const serverArgs = benched.args
 const loadBefore = loadavg()
 
 // ── the seed (cached), copied into a fresh data directory ──

@@ -17,9 +17,9 @@
 //   BENCH_SERVER_ENV=K=V,… extra environment for the server; BENCH_SERVER_LOG=file its stdout;
 //   BENCH_KEEP=1 keeps the data directory
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { cpus, release, tmpdir, totalmem } from 'node:os'
+import { cpus, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { loadConfig } from '../../src/config/load-config.js'
@@ -29,9 +29,9 @@ import { createUserFromCli } from '../../src/features/auth/auth.service.js'
 import { resolveAssets } from '../../src/platform/assets.js'
 import { createLogger } from '../../src/platform/logger.js'
 import type { PhaseResult } from './webhook-load.js'
+import { benchServer } from './server-command.js'
 
 const root = join(import.meta.dirname, '..', '..')
-const binary = join(root, 'dist', 'weltra')
 const secret = 'bench-app-secret'
 const quick = process.env.BENCH_QUICK === '1'
 const serverKind = process.env.BENCH_SERVER ?? 'binary'
@@ -50,22 +50,10 @@ async function freePort (): Promise<number> {
 }
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
-if (serverKind === 'binary' && !existsSync(binary)) execFileSync(process.execPath, [join(root, 'scripts', 'build-binary.mjs')], { stdio: 'inherit' })
-const dir = mkdtempSync(join(tmpdir(), 'weltra-bench-wh-'))
-const dataDir = join(dir, 'data')
-let serverCmd: string
-let serverArgs: string[]
-if (serverKind === 'binary') {
-  copyFileSync(binary, join(dir, 'weltra'))
-  execFileSync('chmod', ['755', join(dir, 'weltra')])
-  serverCmd = join(dir, 'weltra')
-  serverArgs = []
-} else {
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(f => f !== '')
-  serverCmd = process.execPath
-  serverArgs = serverKind === 'bundle' ? [...flags, join(root, 'dist', 'build', 'weltra.cjs')] : [...flags, `--import=${import.meta.resolve('tsx')}`, join(root, 'src', 'main.ts')]
-}
-const version = execFileSync(serverCmd, [...serverArgs, 'version'], { cwd: root, env: { PATH: '/usr/bin:/bin' } }).toString().trim()
+const benched = benchServer(root, 'weltra-bench-wh-', serverKind)
+const { dir, dataDir, version } = benched
+const serverCmd = benched.cmd
+const serverArgs = benched.args
 
 // Disk: how long one 4 KiB write + fsync takes where the database lives (the floor of every acknowledgement).
 function fsyncMillis (): { p50: number, p99: number } {

@@ -6,12 +6,14 @@ import { NotFoundError } from '../../platform/http/errors.js'
 import { recordAudit } from '../audit/audit.service.js'
 import { recordContactEvent } from './contact-events.store.js'
 import {
-  addContactLabel, contactsWithEmail, contactsWithPhone, deleteEmail, deletePhone, emailsOf, findWorkspaceLabel, insertEmail, insertPhone, liveContactIds, phonesOf,
+  addContactLabel, contactsWithEmail, contactsWithPhone, deleteEmail, deletePhone, emailsOf, insertEmail, insertPhone, liveContactIds, phonesOf,
   removeContactLabel, softDeleteContact
 } from './contact-edit.store.js'
 import { findContact, insertContact, updateContact, type Contact } from './contacts.store.js'
 import { workspaceCountry } from './contacts-list.store.js'
 import { emailIndex, normaliseEmail, normalisePhone, phoneIndex, phoneSpellings, waIdIndexOf } from './phone.js'
+import { isId } from '../../platform/crypto/index.js'
+import { findLabel } from '../labels/labels.service.js'
 
 export const contactLimits = { name: 200, notes: 10_000, phones: 10, emails: 10, bulk: 500 } as const
 
@@ -73,7 +75,7 @@ export type ContactErrors = Record<string, string>
 
 /** A live contact of the workspace or a 404 (another workspace's id, a deleted or merged contact). */
 export function contactOf (db: Db, workspaceId: string, id: string): Contact {
-  const c = /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id) ? findContact(db, workspaceId, id) : undefined
+  const c = isId(id) ? findContact(db, workspaceId, id) : undefined
   if (c === undefined || c.mergedIntoId !== null) throw new NotFoundError()
   return c
 }
@@ -110,7 +112,7 @@ export function createContact (db: Db, workspaceId: string, input: NewContactInp
     }
     const notes = validateNotes(input.notes ?? '')
     if (!notes.ok) errors.notes = notes.error
-    const labelRows = (input.labelIds ?? []).map(id => findWorkspaceLabel(tx, workspaceId, id)).filter(l => l !== undefined)
+    const labelRows = (input.labelIds ?? []).map(id => findLabel(tx, workspaceId, id)).filter(l => l !== undefined)
     if (Object.keys(errors).length === 0 && name.ok && name.value === null && phones.length === 0 && emails.length === 0) errors.name = 'contacts.errors.nothing'
     if (Object.keys(errors).length > 0 || !name.ok || !notes.ok) return duplicateOf === undefined ? { ok: false as const, errors } : { ok: false as const, errors, duplicateOf }
     const contact = insertContact(tx, { workspaceId, name: name.value, notes: notes.value, createdAt: now, updatedAt: now })
@@ -208,7 +210,7 @@ export function removeEmail (db: Db, workspaceId: string, contactId: string, ema
 export function setContactLabel (db: Db, workspaceId: string, contactId: string, labelId: string, on: boolean, actorId: string | null, now: number): boolean {
   return db.transaction((tx) => {
     const c = contactOf(tx, workspaceId, contactId)
-    const label = findWorkspaceLabel(tx, workspaceId, labelId)
+    const label = findLabel(tx, workspaceId, labelId)
     if (label === undefined) throw new NotFoundError()
     const changed = on ? addContactLabel(tx, workspaceId, c.id, label.id, now) : removeContactLabel(tx, workspaceId, c.id, label.id)
     if (changed) recordContactEvent(tx, { workspaceId, contactId: c.id, kind: on ? 'label_added' : 'label_removed', actorId, data: { label: label.name }, at: now })
@@ -219,7 +221,7 @@ export function setContactLabel (db: Db, workspaceId: string, contactId: string,
 /** Adds a label to many contacts of the workspace (others' ids are ignored). Returns how many got it. */
 export function bulkAddLabel (db: Db, workspaceId: string, ids: readonly string[], labelId: string, actorId: string | null, now: number): number {
   return db.transaction((tx) => {
-    const label = findWorkspaceLabel(tx, workspaceId, labelId)
+    const label = findLabel(tx, workspaceId, labelId)
     if (label === undefined) throw new NotFoundError()
     let n = 0
     for (const id of liveContactIds(tx, workspaceId, [...new Set(ids)].slice(0, contactLimits.bulk))) {

@@ -47,10 +47,6 @@ export function contactsWithEmail (db: Db, workspaceId: string, index: string): 
     .where(and(eq(contactEmails.workspaceId, workspaceId), eq(contactEmails.emailIndex, index), isNull(contacts.deletedAt), isNull(contacts.mergedIntoId))).all().map(r => r.id)
 }
 
-export function findWorkspaceLabel (db: Db, workspaceId: string, id: string): LabelRow | undefined {
-  return db.select().from(labels).where(and(eq(labels.workspaceId, workspaceId), eq(labels.id, id))).get()
-}
-
 export function labelsOfContact (db: Db, workspaceId: string, contactId: string): LabelRow[] {
   return db.select({ id: labels.id, workspaceId: labels.workspaceId, name: labels.name, colour: labels.colour, createdAt: labels.createdAt }).from(contactLabels)
     .innerJoin(labels, and(eq(labels.workspaceId, contactLabels.workspaceId), eq(labels.id, contactLabels.labelId)))

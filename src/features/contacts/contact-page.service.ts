@@ -4,7 +4,7 @@
 import type { Db } from '../../db/open.js'
 import { initials, colourOf } from '../../platform/http/render.js'
 import { listLabels } from '../labels/labels.service.js'
-import { memberNames } from '../workspaces/workspaces.service.js'
+import { userNames } from '../workspaces/workspaces.service.js'
 import { contactTimeline, type ContactEventRow } from './contact-events.store.js'
 import { conversationsOfContact, emailsOf, labelsOfContact, phonesOf, type ContactConversationRow, type LabelRow } from './contact-edit.store.js'
 import { contactOf } from './contact-edit.service.js'
@@ -100,7 +100,7 @@ export interface ContactPageView {
 
 /** The timeline as sentences' parameters (the template picks contacts.event.<kind>). */
 function timelineItems (db: Db, workspaceId: string, rows: ContactEventRow[]): TimelineItem[] {
-  const names = memberNames(db, workspaceId)
+  const names = userNames(db, rows.flatMap(r => r.actorId === null ? [] : [r.actorId]))
   return rows.map(r => {
     let data: Record<string, unknown> = {}
     try { data = r.data === null ? {} : JSON.parse(r.data) as Record<string, unknown> } catch { data = {} }

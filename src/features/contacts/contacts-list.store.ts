@@ -12,9 +12,9 @@ import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql, type SQL } from 
 import type { Db } from '../../db/open.js'
 import { contactEmails, contactFieldValues, contactLabels, contactPhones, contacts, workspaces } from '../../db/schema.js'
 import { contactsNamed, likeEscape, namePhrase } from './contacts.store.js'
-import { findFieldRow } from './contact-fields.store.js'
-import { validateFieldValue } from './contact-fields.service.js'
+import { findField, validateFieldValue } from './contact-fields.service.js'
 import { emailIndex, normaliseEmail, normalisePhone, phoneIndex, phoneSpellings, waIdIndexOf } from './phone.js'
+import { isId } from '../../platform/crypto/index.js'
 
 export type Consent = 'unknown' | 'opted_in' | 'opted_out'
 export type Activity = '7d' | '30d' | '90d' | 'older' | 'never'
@@ -120,12 +120,10 @@ function searchCondition (search: SearchKind): SQL | undefined {
 
 /** The value filter's blind index (undefined: "has a value"; null: a value the field can never hold). */
 function fieldValueKey (db: Db, workspaceId: string, fieldId: string, raw: string | undefined): { fieldId: string, index: string | undefined } | null {
-  const field = findFieldRow(db, workspaceId, fieldId)
+  const field = findField(db, workspaceId, fieldId)
   if (field === undefined) return null
   if (raw === undefined || raw.trim() === '') return { fieldId: field.id, index: undefined }
-  let options: string[] = []
-  try { options = field.type === 'select' && field.options !== null ? JSON.parse(field.options) as string[] : [] } catch { options = [] }
-  const result = validateFieldValue({ id: field.id, workspaceId, type: field.type, options }, raw)
+  const result = validateFieldValue(field, raw)
   return result.ok ? { fieldId: field.id, index: result.index } : null
 }
 
@@ -154,7 +152,7 @@ function parseCursorText (sort: ContactSort, raw: string | undefined): Position 
   if (raw === undefined || raw === '' || raw.length > 1200) return undefined
   try {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
-    if (!Array.isArray(v) || v.length !== 3 || v[0] !== sort || typeof v[2] !== 'string' || !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(v[2])) return undefined
+    if (!Array.isArray(v) || v.length !== 3 || v[0] !== sort || typeof v[2] !== 'string' || !isId(v[2])) return undefined
     const k: unknown = v[1]
     if (sort === 'name' && typeof k !== 'string') return undefined
     if (sort === 'created' && !Number.isSafeInteger(k)) return undefined

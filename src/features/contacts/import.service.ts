@@ -26,6 +26,7 @@ import { contactLimits, validateEmail, validateName, validateNotes, validatePhon
 import { recordContactEvent } from './contact-events.store.js'
 import { CsvError, csvMaxBytes, csvRecords, decodeCsv, inspectCsv, unneutralise, type CsvRecord } from './csv.js'
 import { emailIndex, formatPhone, phoneIndex, phoneSpellings, waIdIndexOf } from './phone.js'
+import { isId } from '../../platform/crypto/index.js'
 import {
   addContactLabel, addEmail, addFieldValue, addPhone, contactByWaIndex, contactsByEmailIndex, contactsByPhoneIndex, findImport, importContent, importReport,
   importTarget, insertImport, insertImportedContact, moveImport, recentImports, recordImportedEvent, runningImports, staleUploads, updateImport, type ImportSummary
@@ -87,7 +88,7 @@ export function uploadImport (deps: D, actor: ImportActor, file: UploadedCsv | u
 
 /** One import of the workspace (404 for another workspace's or an unknown id). */
 export function importOf (deps: Pick<Deps, 'db'>, workspaceId: string, id: string): ImportSummary {
-  const row = /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id) ? findImport(deps.db, workspaceId, id) : undefined
+  const row = isId(id) ? findImport(deps.db, workspaceId, id) : undefined
   if (row === undefined) throw new NotFoundError()
   return row
 }
@@ -628,7 +629,7 @@ function finish (deps: D, imp: ImportSummary, status: 'done' | 'failed' | 'cance
       action: 'contacts_imported',
       workspaceId: imp.workspaceId,
       actorUserId: actorUserId ?? undefined,
-      details: { file: imp.fileName, status, created: counts.created, updated: counts.updated, skipped: counts.skipped }
+      details: { importId: imp.id, status, created: counts.created, updated: counts.updated, skipped: counts.skipped }
     }, now)
   }, { behavior: 'immediate' })
 }

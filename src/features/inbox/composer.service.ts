@@ -13,6 +13,7 @@ import type { Deps } from '../../deps.js'
 import type { Principal } from '../../platform/http/access.js'
 import { NotFoundError } from '../../platform/http/errors.js'
 import { roleAtLeast, type Role } from '../../platform/http/policy.js'
+import { colourOf, initials } from '../../platform/http/render.js'
 import { newId } from '../../platform/crypto/index.js'
 import { fillCannedVariables, listCannedResponses, normaliseText } from '../canned/canned.service.js'
 import { findChannel, type Channel } from '../channels/channels.service.js'
@@ -237,7 +238,7 @@ export function composerView (deps: Pick<Deps, 'db' | 'clock'> & Partial<Pick<De
   const team = listTeam(deps, workspaceId).members
   view.members = team
     .filter(m => m.userId !== viewer?.userId)
-    .map(m => ({ userId: m.userId, name: m.name, initials: initialsOf(m.name), colour: colourOf(m.userId) }))
+    .map(m => ({ userId: m.userId, name: m.name, initials: initials(m.name), colour: colourOf(m.userId) }))
   if (deps.events !== undefined) view.typing = typingNames({ events: deps.events, clock: deps.clock, db: deps.db }, workspaceId, conversation.id, viewer?.userId, team)
   if (modes.includes('template') && channel?.wabaId !== undefined) {
     const approved = approvedTemplates(deps.db, workspaceId, channel.wabaId)
@@ -251,19 +252,6 @@ export function composerView (deps: Pick<Deps, 'db' | 'clock'> & Partial<Pick<De
     }
   }
   return view
-}
-
-function initialsOf (name: string): string {
-  const parts = name.trim().split(/\s+/).filter(Boolean)
-  const letters = parts.length > 1 ? [parts[0]!, parts[parts.length - 1]!] : parts
-  return letters.map(p => [...p][0] ?? '').join('').toUpperCase() || '?'
-}
-
-/** One of the eight avatar colours, derived from the email as the app shell does. */
-function colourOf (seed: string): number {
-  let colour = 0
-  for (let i = 0; i < seed.length; i++) colour = (colour * 31 + seed.charCodeAt(i)) % 8
-  return colour
 }
 
 /** A short plain-text preview of a message (what a reply quotes). */

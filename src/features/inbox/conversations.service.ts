@@ -19,13 +19,13 @@ import { formatPhone } from '../contacts/phone.js'
 import { ensureLabel, findLabel, listLabels } from '../labels/labels.service.js'
 import { isId } from '../../platform/crypto/index.js'
 import { markConversationRead } from '../outbound/outbound.service.js'
-import { inboxSettings } from '../workspaces/workspaces.service.js'
+import { inboxSettings, userNames } from '../workspaces/workspaces.service.js'
 import { messageByWamid, windowRefusedSince } from './messages.store.js'
 import { readContent, windowClosesAt, type MessageContent } from './messaging.service.js'
 import {
   addConversationLabel, channelBrief, contactById, contactConversations, conversationsIn, dueSnoozed, findConversationRow,
   labelsOfConversations, listConversations, markAssigned, mediaOfMessages, memberOf, membersOf, messagePreviews,
-  nextRoundRobin, reactionsOf, removeConversationLabel, setConversation, setMemberAvailable, threadMessages, userNames, viewCounts,
+  nextRoundRobin, reactionsOf, removeConversationLabel, setConversation, setMemberAvailable, threadMessages, viewCounts,
   workspaceChannels, type ChannelBrief, type ConversationRow, type Cursor, type LabelRow, type ListQuery, type ListRow, type MediaItem, type MemberBrief, type MessageRow, type Status
 } from './conversations.store.js'
 

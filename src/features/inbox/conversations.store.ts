@@ -284,14 +284,6 @@ export function reactionsOf (db: Db, workspaceId: string, wamids: string[]): Map
   return out
 }
 
-/** The names of people (message authors, assignees), by user id. */
-export function userNames (db: Db, ids: string[]): Map<string, string> {
-  const unique = [...new Set(ids)]
-  if (unique.length === 0) return new Map()
-  return new Map(prepared(db, 'users.names', () => db.select({ id: users.id, name: users.name }).from(users).where(inJsonList(users.id, 'ids')).prepare())
-    .all({ ids: JSON.stringify(unique) }).map(r => [r.id, r.name]))
-}
-
 // ── channels and contacts (read-only joins for the views) ──
 
 export interface ChannelBrief { id: string, name: string, displayPhoneNumber: string, status: 'active' | 'needs_reconnect' | 'paused', sandbox: boolean }

@@ -4,10 +4,10 @@ import { eq } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { workspaces } from '../../db/schema.js'
 import { recordAudit } from '../audit/audit.service.js'
-import { countOwners, insertWorkspace, listAllWorkspaces, listMemberships, findMembership, findWorkspace, memberNames, slugTaken, type MembershipView, type Workspace } from './workspaces.store.js'
+import { countOwners, insertWorkspace, listAllWorkspaces, listMemberships, findMembership, findWorkspace, slugTaken, userNames, type MembershipView, type Workspace } from './workspaces.store.js'
 
 export type { MembershipView, Workspace }
-export { findMembership, listMemberships, listAllWorkspaces, memberNames }
+export { findMembership, listMemberships, listAllWorkspaces, userNames }
 
 /** Checks a workspace name; returns a catalogue key for the problem, or undefined when fine. */
 export function workspaceNameProblem (name: string): string | undefined {

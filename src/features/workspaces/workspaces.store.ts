@@ -2,7 +2,7 @@
 // lists read the person's name and email from users (joined through the membership).
 import { and, asc, count, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
-import { ph, prepared } from '../../db/prepared.js'
+import { inJsonList, ph, prepared } from '../../db/prepared.js'
 import { memberships, users, workspaces } from '../../db/schema.js'
 import type { Role } from '../../platform/http/policy.js'
 
@@ -64,11 +64,15 @@ export function updateWorkspace (db: Db, workspaceId: string, changes: Partial<P
 
 export interface MemberRow { userId: string, name: string, email: string, role: Role, joinedAt: number, twoFactorEnabled: boolean }
 
-/** The names of the workspace's members by user id (no email: nothing to decrypt). */
-export function memberNames (db: Db, workspaceId: string): Map<string, string> {
-  return new Map(db.select({ userId: users.id, name: users.name }).from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.workspaceId, workspaceId), isNull(users.deletedAt))).all().map(r => [r.userId, r.name]))
+/**
+ * The names of people by user id (message authors, assignees, who did what on a contact), members or
+ * not any more: someone who left still wrote what they wrote. No email: nothing to decrypt.
+ */
+export function userNames (db: Db, ids: string[]): Map<string, string> {
+  const unique = [...new Set(ids)]
+  if (unique.length === 0) return new Map()
+  return new Map(prepared(db, 'users.names', () => db.select({ id: users.id, name: users.name }).from(users).where(inJsonList(users.id, 'ids')).prepare())
+    .all({ ids: JSON.stringify(unique) }).map(r => [r.id, r.name]))
 }
 
 /** The workspace's members (live accounts), unsorted. */

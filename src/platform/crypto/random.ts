@@ -44,14 +44,14 @@ export function newId (now: number = Date.now()): string {
   return time + tail
 }
 
-/** The creation time encoded in an id from newId(), or undefined for anything else. */
 /** True for a string shaped like newId()'s ids (26 Crockford base-32 characters): safe to look up. */
 export function isId (value: string): boolean {
   return /^[0-9A-HJKMNP-TV-Z]{26}$/.test(value)
 }
 
+/** The creation time encoded in an id from newId(), or undefined for anything else. */
 export function idTime (id: string): number | undefined {
-  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return undefined
+  if (!isId(id)) return undefined
   let t = 0
   for (const ch of id.slice(0, 10)) t = t * 32 + crockford.indexOf(ch)
   return t
