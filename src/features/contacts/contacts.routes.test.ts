@@ -200,6 +200,15 @@ t.test('empty states: no contacts yet, and no matches', async (t) => {
   t.match(res.body, /Clear search and filters/)
 })
 
+t.test('a new label made only of invisible characters is refused next to the field, with what was typed kept', async (t) => {
+  const w = await world(t)
+  const ana = make(w, { name: 'Ana Souza' })
+  const res = await post(w.app, `/contacts/${ana}/labels`, { name: '\u202e\u0007' }, w.cookies.agent, { headers: hx('#contact-labels') })
+  t.equal(res.statusCode, 422)
+  t.match(res.body, /id="contact-label-error"[\s\S]*Give the label a name\./)
+  t.match(res.body, /<details class="dropdown label-add" open>/, 'the form stays open')
+})
+
 t.test('new contact: validates, keeps what was typed, refuses a number another contact has', async (t) => {
   const w = await world(t)
   t.equal((await get(w.app, '/contacts/new', w.cookies.agent)).statusCode, 200)

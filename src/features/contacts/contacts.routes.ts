@@ -32,7 +32,7 @@ import { field, messages } from '../../platform/http/forms.js'
 import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { roleAtLeast } from '../../platform/http/policy.js'
 import type { Flash } from '../../platform/http/render.js'
-import { ensureLabel } from '../labels/labels.service.js'
+import { ensureLabel, labelName } from '../labels/labels.service.js'
 import { isId } from '../../platform/crypto/index.js'
 import { consentView } from './consent.service.js'
 import {
@@ -335,6 +335,10 @@ export async function contactsRoutes (app: FastifyInstance, deps: Deps): Promise
     const contact = contactOf(deps.db, actor.workspaceId, req.params.contactId)
     const name = field(req, 'name', 200)
     const label = field(req, 'label', 40)
+    if (name.trim() !== '' && labelName(name) === '') {
+      // Only invisible characters: say so next to the field, keep what was typed.
+      return partReply(req, reply, contact.id, 'labels', 'contacts/_labels', { values: { name }, errors: { name: req.t('inbox.errors.labelName') } })
+    }
     if (name.trim() !== '') {
       const created = ensureLabel(deps.db, actor.workspaceId, name, now())
       setContactLabel(deps.db, actor.workspaceId, contact.id, created.id, true, actor.userId, now())
