@@ -14,7 +14,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { contactEmails, contactFieldValues, contactLabels, contactPhones, contacts, labels } from '../../src/db/schema.js'
+import { contactEmails, contactFieldValues, contactLabels, contactPhones, labels } from '../../src/db/schema.js'
 import { createDeps, openStorage } from '../../src/deps.js'
 import { createUserFromCli } from '../../src/features/auth/auth.service.js'
 import { createSession } from '../../src/features/auth/sessions.service.js'
@@ -23,6 +23,7 @@ import { emailIndex, phoneIndex, waIdIndexOf } from '../../src/features/contacts
 import { resolveAssets } from '../../src/platform/assets.js'
 import { Keyring, randomKey } from '../../src/platform/crypto/index.js'
 import { createLogger } from '../../src/platform/logger.js'
+import { insertContact } from '../../src/features/contacts/contacts.store.js'
 
 const total = Number(process.env.BENCH_CONTACTS ?? 100_000)
 const requests = Number(process.env.BENCH_REQUESTS ?? 400)
@@ -69,7 +70,7 @@ async function main (): Promise<void> {
           const name = `${pick(firstNames)} ${pick(surnames)}`
           const digits = `55${11 + Math.floor(random() * 80)}9${String(10_000_000 + i).padStart(8, '0')}`
           const created = now - Math.floor(random() * 365) * 86_400_000
-          const contact = tx.insert(contacts).values({
+          const contact = insertContact(tx, {
             workspaceId: ws,
             name: random() < 0.7 ? name : null,
             profileName: name,
@@ -79,7 +80,7 @@ async function main (): Promise<void> {
             lastInboundAt: random() < 0.8 ? created + Math.floor(random() * (now - created)) : null,
             createdAt: created,
             updatedAt: created
-          }).returning({ id: contacts.id }).get()
+          })
           if (i % 3 === 0) {
             const email = `customer${i}@example.com`
             tx.insert(contactEmails).values({ workspaceId: ws, contactId: contact.id, email, emailIndex: emailIndex(ws, email), createdAt: created }).run()

@@ -271,7 +271,6 @@ export const contacts = sqliteTable('contacts', {
   uniqueIndex('contacts_workspace_id').on(t.workspaceId, t.id),
   uniqueIndex('contacts_bsuid').on(t.workspaceId, t.bsuidIndex).where(sql`${t.bsuidIndex} IS NOT NULL AND ${t.deletedAt} IS NULL`),
   uniqueIndex('contacts_wa_id').on(t.workspaceId, t.waIdIndex).where(sql`${t.waIdIndex} IS NOT NULL AND ${t.deletedAt} IS NULL`),
-  index('contacts_name').on(t.workspaceId, t.name, t.profileName),
   index('contacts_sort_name').on(t.workspaceId, t.sortName, t.id),
   index('contacts_activity').on(t.workspaceId, t.lastInboundAt, t.id),
   index('contacts_created').on(t.workspaceId, t.createdAt, t.id)

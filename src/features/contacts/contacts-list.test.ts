@@ -5,9 +5,13 @@
 import t from 'tap'
 import { buildTestApp } from '../../../test/helpers/build-test-app.js'
 import { createUser } from '../../../test/helpers/accounts.js'
-import { contactFieldValues, contactLabels, contacts, labels } from '../../db/schema.js'
+import { contactFieldValues, contactLabels, labels } from '../../db/schema.js'
 import { createField, validateFieldValue } from './contact-fields.service.js'
 import { listContacts, type ContactFilter, type ContactSort } from './contacts-list.store.js'
+import { contactsNamed, insertContact } from './contacts.store.js'
+import { createContact, renameContact } from './contact-edit.service.js'
+import { upsertWhatsAppContact } from './contacts.service.js'
+import { runImport, startImport, uploadImport } from './import.service.js'
 
 t.test('every filter and sort, selective or broad, gives the oracle\'s pages', async (t) => {
   const env = await buildTestApp(t)
@@ -35,7 +39,7 @@ t.test('every filter and sort, selective or broad, gives the oracle\'s pages', a
       const createdAt = now - (i % 300) * day
       const lastInboundAt = i % 9 === 0 ? null : i % 4 === 0 ? now - (i % 6) * day : now - (10 + (i % 20)) * day
       const consent = ['unknown', 'opted_in', 'opted_out'][i % 3]!
-      const id = tx.insert(contacts).values({ workspaceId: ws, name: saved, profileName: name, consent: consent as 'unknown', lastInboundAt, createdAt, updatedAt: createdAt }).returning({ id: contacts.id }).get().id
+      const id = insertContact(tx, { workspaceId: ws, name: saved, profileName: name, consent: consent as 'unknown', lastInboundAt, createdAt, updatedAt: createdAt }).id
       const on: string[] = []
       if (i % 3 === 0) on.push(few) // 867: answered from the label's index
       if (i < 2300) on.push(many) // 2,300: tested row by row
@@ -49,7 +53,7 @@ t.test('every filter and sort, selective or broad, gives the oracle\'s pages', a
       rows.push({ id, sortName: name.toLowerCase(), createdAt, lastInboundAt, labels: on, plan, consent, name })
     }
     // Look-alikes in another workspace never show.
-    const intruder = tx.insert(contacts).values({ workspaceId: other.workspaceId!, name: 'Person 001 Zed', lastInboundAt: now, createdAt: now, updatedAt: now }).returning({ id: contacts.id }).get().id
+    const intruder = insertContact(tx, { workspaceId: other.workspaceId!, name: 'Person 001 Zed', lastInboundAt: now, createdAt: now, updatedAt: now }).id
     tx.insert(contactLabels).values({ workspaceId: other.workspaceId!, contactId: intruder, labelId: theirs, createdAt: now }).run()
   })
 
@@ -95,4 +99,39 @@ t.test('every filter and sort, selective or broad, gives the oracle\'s pages', a
       t.same(pages({ ...filter, sort }), rows.filter(keep).sort(order[sort]).map(r => r.id), `${what}, by ${sort}`)
     }
   }
+})
+
+t.test('the name search index holds every contact, however it was made or changed', async (t) => {
+  // Inserts index a contact from the code (migration 0007 dropped the insert trigger): every path that
+  // makes a contact must do it, and updates and deletes (triggers) must keep the index exact.
+  const env = await buildTestApp(t)
+  const { db, sqlite } = env.deps
+  const owner = await createUser(env.deps, { workspace: 'Shop' })
+  const ws = owner.workspaceId!
+  const actor = { userId: owner.id, workspaceId: ws }
+  const now = env.clock.now()
+  const found = (text: string): string[] => contactsNamed(db, ws, text, 10) ?? []
+  const intact = (): void => { sqlite.prepare("INSERT INTO contacts_name_search(contacts_name_search, rank) VALUES ('integrity-check', 1)").run() }
+
+  const fromWhatsApp = upsertWhatsAppContact(db, ws, { bsuid: null, waId: '5511987650001', profileName: 'Zélia Whatsapp' }, now)!
+  const byHand = createContact(db, ws, { name: 'Otávio Manual' }, owner.id, now)
+  if (!byHand.ok) throw new Error('create')
+  const uploaded = uploadImport({ ...env.deps }, actor, { filename: 'c.csv', bytes: Buffer.from('Name,Phone\nIsaura Importada,+55 11 98765-0002\nZélia Twin,+55 11 98765-0001\n'), truncated: false })
+  if (!uploaded.ok) throw new Error('upload')
+  const started = startImport(env.deps, actor, uploaded.value.id, ['name', 'phone'])
+  t.ok(started.ok)
+  await runImport(env.deps, ws, uploaded.value.id)
+  intact()
+  t.same(found('zelia'), [fromWhatsApp.id], 'a WhatsApp contact is found by its profile name (accents ignored)')
+  t.same(found('manual'), [byHand.contact.id], 'a contact made by hand')
+  t.equal(found('importada').length, 1, 'an imported contact')
+  t.same(found('twin'), [fromWhatsApp.id], 'a name an import filled in on an existing contact (update trigger)')
+
+  renameContact(db, ws, byHand.contact.id, 'Otávio Renomeado', owner.id, now)
+  intact()
+  t.same(found('manual'), [], 'the old name is gone after a rename')
+  t.same(found('renomeado'), [byHand.contact.id])
+  sqlite.prepare('DELETE FROM contacts WHERE workspace_id = ? AND id = ?').run(ws, byHand.contact.id)
+  intact()
+  t.same(found('renomeado'), [], 'a deleted row leaves the index')
 })

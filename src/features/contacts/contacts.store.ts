@@ -12,10 +12,15 @@ export type NewContact = typeof contacts.$inferInsert
 // handle (db/prepared.ts); writes get one statement per combination of columns, and anything that is
 // not a plain value takes the ordinary drizzle path.
 
+/** Inserts a contact and puts it in the name search index (there is no insert trigger: migration 0007). */
 export function insertContact (db: Db, row: NewContact): Contact {
   const v = insertValues(contacts, row)
-  if (v === undefined) return db.insert(contacts).values(row).returning().get()
-  return prepared(db, `contacts.insert:${v.keys.join(',')}`, () => db.insert(contacts).values(placeholders<NewContact>(v.keys)).returning().prepare()).get(v.values)!
+  const contact = v === undefined
+    ? db.insert(contacts).values(row).returning().get()
+    : prepared(db, `contacts.insert:${v.keys.join(',')}`, () => db.insert(contacts).values(placeholders<NewContact>(v.keys)).returning().prepare()).get(v.values)!
+  db.run(sql`INSERT INTO contacts_name_search(rowid, name, profile_name, username)
+    SELECT rowid, name, profile_name, username FROM ${contacts} WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id}`)
+  return contact
 }
 
 export function findContact (db: Db, workspaceId: string, id: string): Contact | undefined {

@@ -105,6 +105,8 @@ const statements = {
   addEmail: 'INSERT INTO contact_emails (id, workspace_id, contact_id, email, email_index, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
   addLabel: 'INSERT INTO contact_labels (workspace_id, contact_id, label_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   addField: 'INSERT INTO contact_field_values (workspace_id, contact_id, field_id, value, value_index, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  // New contacts enter the name search index here, as contacts.store's insertContact does (migration 0007).
+  nameSearch: 'INSERT INTO contacts_name_search (rowid, name, profile_name, username) VALUES (?, ?, NULL, NULL)',
   event: 'INSERT INTO contact_events (id, workspace_id, contact_id, kind, actor_id, data, at) VALUES (?, ?, ?, ?, ?, ?, ?)'
 } as const
 
@@ -147,7 +149,8 @@ export function importTarget (sqlite: Sqlite, workspaceId: string, id: string): 
 /** A new contact of an import; returns its id. */
 export function insertImportedContact (sqlite: Sqlite, row: { workspaceId: string, name: string | null, notes: string | null, consent: 'unknown' | 'opted_in' | 'opted_out', consentSource: string | null, consentAt: number | null, now: number }): string {
   const id = newId(row.now)
-  statement(sqlite, 'insertContact').run(id, row.workspaceId, row.name, row.notes === null ? null : seal(row.notes, 'contacts.notes'), row.consent, row.consentSource, row.consentAt, row.now, row.now)
+  const { lastInsertRowid } = statement(sqlite, 'insertContact').run(id, row.workspaceId, row.name, row.notes === null ? null : seal(row.notes, 'contacts.notes'), row.consent, row.consentSource, row.consentAt, row.now, row.now)
+  statement(sqlite, 'nameSearch').run(lastInsertRowid, row.name)
   return id
 }
 

@@ -7,6 +7,7 @@ import { withChannel, deliver, envelope, message, messagesValue, type ChannelApp
 import { addMember, createUser } from '../../../test/helpers/accounts.js'
 import { processAllPending } from '../webhooks/webhook-processor.js'
 import { conversations, contacts, memberships, workspaces } from '../../db/schema.js'
+import { insertContact } from '../contacts/contacts.service.js'
 import {
   assignConversation, bulkUpdate, createLabel, formatWhatsApp, parseBulkOp, phoneOf, timeLeft, parseLocalDateTime, previewKind, previewOf, selfAssignIfUnassigned, setAvailability, setLabel,
   setStatus, shortWhen, snoozeUntil, wakeSnoozed, zonedTime, type InboxActor, type Segment
@@ -223,7 +224,7 @@ t.test('bulk updates touch only the workspace\'s own conversations', async (t) =
   const now = w.clock.now()
   const { createChannel } = await import('../channels/channels.service.js')
   const ch = createChannel(w.deps.db, other.workspaceId!, { name: 'B', wabaId: '2', phoneNumberId: '3', accessToken: 'x-token-0000', appSecret: 'secret-b', graphApiVersion: 'v25.0' }, now)
-  const c = w.deps.db.insert(contacts).values({ workspaceId: other.workspaceId!, profileName: 'Theirs', createdAt: now, updatedAt: now }).returning().get()
+  const c = insertContact(w.deps.db, { workspaceId: other.workspaceId!, profileName: 'Theirs', createdAt: now, updatedAt: now })
   const theirs = w.deps.db.insert(conversations).values({ workspaceId: other.workspaceId!, channelId: ch.id, contactId: c.id, lastMessageAt: now, createdAt: now, updatedAt: now }).returning().get()
   w.events.length = 0
   t.equal(bulkUpdate(w.deps, w.owner, [...ids, theirs.id, 'garbage'], { kind: 'assign', userId: w.agent.userId }), 3)

@@ -14,6 +14,7 @@ import { startFakeGraph, type FakeGraph } from '../../platform/whatsapp/fake-gra
 import { createChannel } from '../channels/channels.service.js'
 import { cannedResponses, contacts, conversations, memberships, users, workspaces } from '../../db/schema.js'
 import { attachWamid, insertOutbound } from './messaging.service.js'
+import { insertContact } from '../contacts/contacts.service.js'
 
 interface World extends ChannelApp {
   ws: string
@@ -39,7 +40,7 @@ async function world (t: Test): Promise<World & { fake: FakeGraph }> {
   const outsider = await createUser(env.deps, { name: 'Otto Outsider', workspace: 'Other shop' })
   const now = env.clock.now()
   const ch = createChannel(env.deps.db, outsider.workspaceId!, { name: 'Theirs', wabaId: '3', phoneNumberId: '4', accessToken: 'other-token-0000', appSecret: 'other-secret', graphApiVersion: 'v25.0' }, now)
-  const c = env.deps.db.insert(contacts).values({ workspaceId: outsider.workspaceId!, profileName: 'Their customer', createdAt: now, updatedAt: now }).returning().get()
+  const c = insertContact(env.deps.db, { workspaceId: outsider.workspaceId!, profileName: 'Their customer', createdAt: now, updatedAt: now })
   const theirs = env.deps.db.insert(conversations).values({ workspaceId: outsider.workspaceId!, channelId: ch.id, contactId: c.id, lastMessageAt: now, createdAt: now, updatedAt: now }).returning().get()
   return {
     ...env,
@@ -146,7 +147,7 @@ t.test('keyset pagination: "load more" continues right after the last row; a ref
 t.test('tab counts stop at 999+ (counting costs the same at any size)', async (t) => {
   const w = await world(t)
   const now = w.clock.now()
-  const contact = w.deps.db.insert(contacts).values({ workspaceId: w.ws, profileName: 'Many', createdAt: now, updatedAt: now }).returning().get()
+  const contact = insertContact(w.deps.db, { workspaceId: w.ws, profileName: 'Many', createdAt: now, updatedAt: now })
   // 1,200 resolved, unassigned conversations of one contact (resolved ones may repeat), and 3 of them mine.
   const insert = w.deps.sqlite.prepare('INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, assignee_id, last_message_at, unread_count, created_at, updated_at) VALUES (?, ?, ?, ?, \'resolved\', ?, ?, 0, ?, ?)')
   w.deps.sqlite.transaction(() => {

@@ -7,7 +7,7 @@ import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { withChannel } from '../../../test/helpers/whatsapp.js'
 import { contactLabels, contacts, conversationLabels, conversations, labels } from '../../db/schema.js'
-import { contactsNamed } from '../contacts/contacts.service.js'
+import { contactsNamed, insertContact } from '../contacts/contacts.service.js'
 import { listConversations, type ListQuery, type ListRow, type Status } from './conversations.store.js'
 import { listView } from './conversations.service.js'
 import { createUser } from '../../../test/helpers/accounts.js'
@@ -34,7 +34,7 @@ t.test('every list shape returns what a plain filter and sort would', async (t) 
       // "Silva" on 1 in 2 contacts (~1,700: more than 100, at most 2,000), "Souza" on 1 in 40 (85, few), "Öztürk" on 1 in 1,000.
       const surname = i % 1000 === 7 ? surnames[2]! : i % 40 === 3 ? surnames[1]! : i % 2 === 0 ? surnames[0]! : 'Lima'
       const name = `Person${i} ${surname}`
-      const contact = tx.insert(contacts).values({ workspaceId, name, createdAt: 1, updatedAt: 1 }).returning().get()
+      const contact = insertContact(tx, { workspaceId, name, createdAt: 1, updatedAt: 1 })
       const status = statuses[i % 3]!
       // Ties on the time (every 5 share one) exercise the id tie-break of the keyset.
       const at = 1_000_000 + Math.floor(i / 5) * 1000
@@ -45,7 +45,7 @@ t.test('every list shape returns what a plain filter and sort would', async (t) 
       for (const labelId of on) tx.insert(conversationLabels).values({ workspaceId, conversationId: conversation.id, labelId, createdAt: 1 }).run()
       rows.push({ id: conversation.id, contactId: contact.id, name, status, at, labels: on })
     }
-    const otherContact = tx.insert(contacts).values({ workspaceId: other.workspaceId!, name: 'Intruder Silva', createdAt: 1, updatedAt: 1 }).returning().get()
+    const otherContact = insertContact(tx, { workspaceId: other.workspaceId!, name: 'Intruder Silva', createdAt: 1, updatedAt: 1 })
     const otherConversation = tx.insert(conversations).values({ workspaceId: other.workspaceId!, channelId: otherChannel.id, contactId: otherContact.id, status: 'open', lastMessageAt: 9_999_999_999, createdAt: 1, updatedAt: 1 }).returning().get()
     tx.insert(conversationLabels).values({ workspaceId: other.workspaceId!, conversationId: otherConversation.id, labelId: otherLabel, createdAt: 1 }).run()
     tx.insert(contactLabels).values({ workspaceId: other.workspaceId!, contactId: otherContact.id, labelId: otherLabel, createdAt: 1 }).run()

@@ -10,7 +10,7 @@ import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { addMember, createUser, get, signIn } from '../../../test/helpers/accounts.js'
-import { channelIssues, channels, contacts, conversations, media, messages } from '../../db/schema.js'
+import { channelIssues, channels, conversations, media, messages } from '../../db/schema.js'
 import { Keyring, newId, sha256Hex } from '../../platform/crypto/index.js'
 import { startFakeGraph, type FakeGraph, type FakeMedia } from '../../platform/whatsapp/fake-graph.js'
 import { createChannel, type Channel } from '../channels/channels.service.js'
@@ -19,6 +19,7 @@ import { mediaMaxBytes, type MediaKind } from './media.policy.js'
 import { parseRange } from './media.routes.js'
 import { queueMedia, rewrapMediaFiles } from './media.service.js'
 import { mediaGiveUpAfterMs, mediaReconnectRecheckMs, mediaRetryBaseMs, mediaRetryDelay, startMediaWorker, type MediaWorker } from './media.worker.js'
+import { insertContact } from '../contacts/contacts.service.js'
 
 const token = 'EAAG-media-test-token-NOT-REAL-9f8e7d'
 const canary = 'CANARY-media-plaintext-5b1e'
@@ -53,7 +54,7 @@ async function world (t: Test, set: Record<string, string> = {}): Promise<World>
   const now = env.clock.now()
   const ws = owner.workspaceId!
   const channel = deps.db.transaction(tx => createChannel(tx, ws, { name: 'Sales', wabaId: '2001', phoneNumberId: '1001', accessToken: token, appSecret: 'secret-NOT-REAL', graphApiVersion: 'v25.0' }, now))
-  const contact = deps.db.insert(contacts).values({ workspaceId: ws, profileName: 'Bia', createdAt: now, updatedAt: now }).returning().get()
+  const contact = insertContact(deps.db, { workspaceId: ws, profileName: 'Bia', createdAt: now, updatedAt: now })
   const conversation = deps.db.insert(conversations).values({ workspaceId: ws, channelId: channel.id, contactId: contact.id, lastMessageAt: now, createdAt: now, updatedAt: now }).returning().get()
   const worker = startMediaWorker(deps, { pollMs: 3_600_000, stopGraceMs: 200 })
   t.teardown(() => worker.stop())
