@@ -23,6 +23,7 @@ import { inboxRoutes } from './features/inbox/inbox.routes.js'
 import { liveRoutes } from './features/live/live.routes.js'
 import { composerRoutes } from './features/inbox/composer.routes.js'
 import { cannedRoutes } from './features/canned/canned.routes.js'
+import { apiKeysRoutes } from './features/apikeys/apikeys.routes.js'
 import { mediaRoutes } from './features/media/media.routes.js'
 import { workspacesRoutes } from './features/workspaces/workspaces.routes.js'
 import { accountRoutes } from './features/account/account.routes.js'
@@ -32,6 +33,12 @@ import { channelsRoutes } from './features/channels/channels.routes.js'
 import { contactsRoutes } from './features/contacts/contacts.routes.js'
 import { contactsDuplicatesRoutes } from './features/contacts/contacts-duplicates.routes.js'
 import { transferRoutes } from './features/contacts/transfer.routes.js'
+import { contactsApi } from './features/contacts/contacts.api.js'
+import { inboxApi } from './features/inbox/inbox.api.js'
+import { channelsApi } from './features/channels/channels.api.js'
+import { apiRoutes } from './features/api/api.routes.js'
+import { authenticateApiKey } from './features/apikeys/apikeys.service.js'
+import { collectApiRoutes } from './platform/http/openapi.js'
 
 export interface BuildOptions {
   /** Read the TLS certificate and key from config and serve HTTPS. */
@@ -90,7 +97,8 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
     sandbox: () => deps.lifecycle.demo === true
   })
   installErrorHandling(app)
-  installAccessControl(app, { authenticate: sessionAuthenticator(deps), publicOrigin: new URL(publicUrl(config)).origin })
+  installAccessControl(app, { authenticate: sessionAuthenticator(deps), authenticateApiKey: (token) => authenticateApiKey(deps, token), publicOrigin: new URL(publicUrl(config)).origin })
+  collectApiRoutes(app)
   staticRoutes(app, staticFiles)
 
   // ── the route table ──
@@ -101,6 +109,7 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(liveRoutes, deps)
   await app.register(composerRoutes, deps)
   await app.register(cannedRoutes, deps)
+  await app.register(apiKeysRoutes, deps)
   await app.register(mediaRoutes, deps)
   await app.register(workspacesRoutes, deps)
   await app.register(accountRoutes, deps)
@@ -110,6 +119,11 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(contactsRoutes, deps)
   await app.register(contactsDuplicatesRoutes, deps)
   await app.register(transferRoutes, deps)
+  // ── the public API (/api/v1) ──
+  await app.register(apiRoutes, deps)
+  await app.register(contactsApi, deps)
+  await app.register(inboxApi, deps)
+  await app.register(channelsApi, deps)
 
   return app
 }

@@ -15,6 +15,7 @@ import { createField, setFieldValue } from '../src/features/contacts/contact-fie
 import { setNotes } from '../src/features/contacts/contact-edit.service.js'
 import { setConsent } from '../src/features/contacts/consent.service.js'
 import { uploadImport } from '../src/features/contacts/import.service.js'
+import { createApiKey } from '../src/features/apikeys/apikeys.service.js'
 import { conversations } from '../src/db/schema.js'
 
 t.test('nothing of workspace A reaches any role of workspace B, whatever ids are tried', async (t) => {
@@ -54,6 +55,10 @@ t.test('nothing of workspace A reaches any role of workspace B, whatever ids are
   const importA = uploadImport(deps, { userId: ownerA.id, workspaceId: ownerA.workspaceId! }, { filename: `${canary}.csv`, bytes: Buffer.from(`name,phone\n${canary} Imported,+15550100333\n`), truncated: false })
   if (!importA.ok) throw new Error('contact import')
   idsOfA.importId = importA.value.id
+  // An API key of A (its name carries the canary).
+  const keyA = createApiKey(deps, { userId: ownerA.id, workspaceId: ownerA.workspaceId! }, { name: `${canary} key`, role: 'admin' })
+  if (!keyA.ok) throw new Error('api key')
+  idsOfA.keyId = keyA.key.id
 
   // Control: the canaries are visible to A's own members, so their absence below means something.
   t.match((await get(app, '/settings/members', ownerACookie)).body, canary)
@@ -64,6 +69,8 @@ t.test('nothing of workspace A reaches any role of workspace B, whatever ids are
   t.match((await get(app, `/contacts/${contactA.id}/consent`, ownerACookie)).body, `${canary} consent wording`)
   t.match((await get(app, `/contacts?q=${canary}`, ownerACookie)).body, canary)
   t.match((await get(app, `/contacts/import/${importA.value.id}`, ownerACookie)).body, `${canary} Imported`)
+  t.match((await get(app, '/settings/api-keys', ownerACookie)).body, `${canary} key`)
+  t.match((await get(app, `/settings/api-keys/${keyA.key.id}/revoke`, ownerACookie)).body, `${canary} key`)
 
   const routes = app.routeTable.filter(r => r.method === 'GET' && !r.url.startsWith('/static/'))
   let fetched = 0

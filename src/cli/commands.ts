@@ -20,6 +20,7 @@ export const commands: Record<string, Command> = {
   config: { run: async (a) => await (await import('./config-commands.js')).configCommand(a), summary: 'config check | show: validate or print the configuration' },
   user: { run: async (a) => await (await import('./users.js')).userCommand(a), summary: 'user create | reset-password | list: manage accounts (password from stdin)' },
   workspace: { run: async (a) => await (await import('./users.js')).workspaceCommand(a), summary: 'workspace list: one line per workspace' },
+  apikey: { run: async (a) => await (await import('./apikeys.js')).apikeyCommand(a), summary: 'apikey create | list | revoke: keys for the REST API (a new key is printed once)' },
   webhooks: { run: async (a) => await (await import('./webhooks.js')).webhooksCommand(a), summary: 'webhooks status | replay: inspect and re-process stored WhatsApp deliveries' },
   healthcheck: { run: async (a) => await (await import('./healthcheck.js')).healthcheckCommand(a), summary: 'exit 0 when the running server answers /healthz' },
   version: { run: versionCommand, summary: 'print the version' }

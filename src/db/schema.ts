@@ -663,3 +663,26 @@ export const noteMentions = sqliteTable('note_mentions', {
   index('note_mentions_user').on(t.userId, t.createdAt),
   foreignKey({ columns: [t.workspaceId, t.messageId], foreignColumns: [messages.workspaceId, messages.id] }).onDelete('cascade')
 ])
+
+// ── api keys ──────────────────────────────────────────────────────────────
+/**
+ * Keys for the REST API (`Authorization: Bearer wk_…`), one workspace and role each. Only the SHA-256
+ * of the whole token is stored (tokenHash, unique: the lookup); prefix ("wk_" + 6 characters) is what
+ * people see afterwards. createdBy is empty for keys made with the CLI. Revoked keys stay, marked.
+ */
+export const apiKeys = sqliteTable('api_keys', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  name: text().notNull(),
+  role: text({ enum: ['agent', 'admin'] }).notNull(),
+  prefix: text().notNull(),
+  tokenHash: text().notNull(),
+  createdBy: text().references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestampMs().notNull(),
+  lastUsedAt: timestampMs(),
+  revokedAt: timestampMs()
+}, (t) => [
+  uniqueIndex('api_keys_token_hash').on(t.tokenHash),
+  uniqueIndex('api_keys_workspace_id').on(t.workspaceId, t.id),
+  index('api_keys_workspace_created').on(t.workspaceId, t.createdAt)
+])

@@ -1,5 +1,7 @@
 // buildTestApp(t): the whole app on a fresh in-memory SQLite with every migration applied, fixed test
 // keys, a fake clock and a log captured in memory (so tests can assert what was, and was not, logged).
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
@@ -55,4 +57,21 @@ export async function buildTestApp (t: Test, options: TestAppOptions = {}): Prom
   })
   const count = (table: string): number => (storage.sqlite.prepare(`SELECT count(*) AS n FROM "${table.replace(/"/g, '')}"`).get() as { n: number }).n
   return { app, deps, config, clock, logs, count }
+}
+
+/**
+ * Opens a data directory in this process as the server would (creating it, migrating the database with
+ * `masterKey`), runs `fn` with its deps, and closes it: for tests that then run the real server or CLI on it.
+ */
+export async function withDataDir<T> (dataDir: string, masterKey: string, fn: (deps: Deps) => T | Promise<T>): Promise<T> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const config = testConfig({ 'storage.data_dir': dataDir })
+  const ring = Keyring.fromBase64(masterKey)
+  const assets = resolveAssets(join(dataDir, '.runtime'))
+  const storage = openStorage(config, assets, ring)
+  try {
+    return await fn(createDeps({ config, storage, ring, keyStatus: { source: 'config' }, assets, log: createLogger('silent') }))
+  } finally {
+    storage.sqlite.close()
+  }
 }

@@ -86,22 +86,9 @@ export function status (wamid: string, value: string, timestamp: number, extra: 
  * channel, for tests that run the real server as a process. Returns the channel.
  */
 export async function seedChannelDataDir (dataDir: string, masterKey: string, options: { appSecret?: string } = {}): Promise<Channel> {
-  const { mkdirSync } = await import('node:fs')
-  const { createDeps, openStorage } = await import('../../src/deps.js')
-  const { resolveAssets } = await import('../../src/platform/assets.js')
-  const { Keyring } = await import('../../src/platform/crypto/index.js')
-  const { createLogger } = await import('../../src/platform/logger.js')
-  const { testConfig } = await import('./build-test-app.js')
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const config = testConfig({ 'storage.data_dir': dataDir })
-  const ring = Keyring.fromBase64(masterKey)
-  const assets = resolveAssets(join(dataDir, '.runtime'))
-  const storage = openStorage(config, assets, ring)
-  try {
-    const deps = createDeps({ config, storage, ring, keyStatus: { source: 'config' }, assets, log: createLogger('silent') })
+  const { withDataDir } = await import('./build-test-app.js')
+  return await withDataDir(dataDir, masterKey, async (deps) => {
     const owner = await createUser(deps, { workspace: 'Shop' })
     return createChannel(deps.db, owner.workspaceId!, { name: 'Main number', wabaId: fixtureWaba, phoneNumberId: fixturePhoneNumberId, accessToken: 'EAAG-test-token-1234', appSecret: options.appSecret ?? fixtureSecret, graphApiVersion: 'v25.0' }, Date.now())
-  } finally {
-    storage.sqlite.close()
-  }
+  })
 }

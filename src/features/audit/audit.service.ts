@@ -17,6 +17,7 @@ export type AuditAction =
   | 'contact_field_created' | 'contact_field_updated' | 'contact_field_moved' | 'contact_field_deleted' | 'contacts_deleted'
   | 'contacts_imported' | 'contacts_exported'
   | 'contact_consent_changed' | 'contacts_merged' | 'contact_settings_changed'
+  | 'api_key_created' | 'api_key_revoked'
 
 export interface AuditEntry {
   action: AuditAction

@@ -237,7 +237,7 @@ export function bulkAddLabel (db: Db, workspaceId: string, ids: readonly string[
  * Deletes contacts of the workspace (soft: deletedAt is set, the list and search stop showing them,
  * their conversations stay). Others' ids are ignored. Recorded on each contact and in the audit log.
  */
-export function deleteContacts (db: Db, actor: { userId: string, workspaceId: string, ip?: string | undefined }, ids: readonly string[], now: number): number {
+export function deleteContacts (db: Db, actor: { userId: string | null, workspaceId: string, ip?: string | undefined, apiKeyId?: string }, ids: readonly string[], now: number): number {
   return db.transaction((tx) => {
     let n = 0
     for (const id of liveContactIds(tx, actor.workspaceId, [...new Set(ids)].slice(0, contactLimits.bulk))) {
@@ -245,7 +245,7 @@ export function deleteContacts (db: Db, actor: { userId: string, workspaceId: st
       recordContactEvent(tx, { workspaceId: actor.workspaceId, contactId: id, kind: 'deleted', actorId: actor.userId, at: now })
       n++
     }
-    if (n > 0) recordAudit(tx, { action: 'contacts_deleted', workspaceId: actor.workspaceId, actorUserId: actor.userId, details: { count: n }, ip: actor.ip }, now)
+    if (n > 0) recordAudit(tx, { action: 'contacts_deleted', workspaceId: actor.workspaceId, actorUserId: actor.userId ?? undefined, details: actor.apiKeyId === undefined ? { count: n } : { count: n, apiKeyId: actor.apiKeyId }, ip: actor.ip }, now)
     return n
   }, { behavior: 'immediate' })
 }

@@ -8,7 +8,7 @@ import { findContact, findContactByBsuidIndex, findContactByWaIdIndex, insertCon
 
 export type { Contact }
 export { findContact }
-export { contactsNamed, insertContact, likeEscape, namePhrase } from './contacts.store.js'
+export { contactsByIds, contactsNamed, insertContact, likeEscape, namePhrase } from './contacts.store.js'
 
 /** What a webhook says about a WhatsApp user. Any field may be missing. */
 export interface WhatsAppIdentity {

@@ -3,7 +3,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { contacts, conversations, messageReactions, messages } from '../../db/schema.js'
-import { insertValues, ph, placeholders, plainKeys, prepared } from '../../db/prepared.js'
+import { inJsonList, insertValues, ph, placeholders, plainKeys, prepared } from '../../db/prepared.js'
 
 export type Contact = typeof contacts.$inferSelect
 export type NewContact = typeof contacts.$inferInsert
@@ -26,6 +26,18 @@ export function insertContact (db: Db, row: NewContact): Contact {
 export function findContact (db: Db, workspaceId: string, id: string): Contact | undefined {
   return prepared(db, 'contacts.byId', () => db.select().from(contacts).where(and(eq(contacts.workspaceId, ph('workspaceId')), eq(contacts.id, ph('id')), isNull(contacts.deletedAt))).prepare())
     .get({ workspaceId, id })
+}
+
+/**
+ * Contacts of the workspace with these ids, in no particular order: live ones only (not deleted, not
+ * merged away), or with `withRetired` deleted ones too (a conversation keeps its deleted contact).
+ */
+export function contactsByIds (db: Db, workspaceId: string, ids: readonly string[], options: { withRetired?: boolean } = {}): Contact[] {
+  if (ids.length === 0) return []
+  const retired = options.withRetired === true
+  return prepared(db, `contacts.byIds:${retired}`, () => db.select().from(contacts)
+    .where(and(eq(contacts.workspaceId, ph('workspaceId')), inJsonList(contacts.id, 'ids'), ...(retired ? [] : [isNull(contacts.deletedAt), isNull(contacts.mergedIntoId)]))).prepare())
+    .all({ workspaceId, ids: JSON.stringify(ids) })
 }
 
 export function findContactByBsuidIndex (db: Db, workspaceId: string, index: string): Contact | undefined {

@@ -7,11 +7,10 @@
 // number of contacts — written when the stream ends, also when the download was cut short.
 import type { Deps } from '../../deps.js'
 import { recordAudit } from '../audit/audit.service.js'
-import { listLabels } from '../labels/labels.service.js'
-import { fieldValuesOfMany, listFields } from './contact-fields.service.js'
-import { eachContactInFilter, labelIdsOfContacts, type ContactFilter, type ContactListRow } from './contacts-list.store.js'
+import { listFields } from './contact-fields.service.js'
+import { contactRecords } from './contact-records.service.js'
+import { eachContactInFilter, type ContactFilter, type ContactListRow } from './contacts-list.store.js'
 import { csvLine, utf8Bom } from './csv.js'
-import { emailsOfContacts, phonesOfContacts } from './import.store.js'
 
 export type ExportFormat = 'csv' | 'json'
 
@@ -41,33 +40,22 @@ export function * exportContacts (deps: Pick<Deps, 'db' | 'clock'>, actor: Expor
   const ws = actor.workspaceId
   const now = deps.clock.now()
   const fields = listFields(deps.db, ws)
-  const labelNames = new Map(listLabels(deps.db, ws).map(l => [l.id, l.name]))
   let count = 0
   let complete = false
   let first = true
 
   function expand (rows: ContactListRow[]): ExportedContact[] {
-    const ids = rows.map(r => r.id)
-    const phones = phonesOfContacts(deps.db, ws, ids)
-    const emails = emailsOfContacts(deps.db, ws, ids)
-    const labels = labelIdsOfContacts(deps.db, ws, ids)
-    const values = fieldValuesOfMany(deps.db, ws, ids)
-    return rows.map(r => {
-      const own = values.get(r.id)
-      const fieldValues: Record<string, string> = {}
-      for (const f of fields) { const v = own?.get(f.id); if (v !== undefined) fieldValues[f.key] = v }
-      return {
-        id: r.id,
-        name: r.name ?? r.profileName ?? r.username ?? '',
-        whatsapp: r.waId === null ? '' : `+${r.waId}`,
-        phones: phones.get(r.id) ?? [],
-        emails: emails.get(r.id) ?? [],
-        labels: (labels.get(r.id) ?? []).map(id => labelNames.get(id)).filter((n): n is string => n !== undefined),
-        consent: r.consent,
-        fields: fieldValues,
-        createdAt: new Date(r.createdAt).toISOString()
-      }
-    })
+    return contactRecords(deps.db, ws, rows.map(r => r.id)).map(c => ({
+      id: c.id,
+      name: c.name ?? c.profileName ?? c.username ?? '',
+      whatsapp: c.whatsapp ?? '',
+      phones: c.phones,
+      emails: c.emails,
+      labels: c.labels.map(l => l.name),
+      consent: c.consent.state,
+      fields: c.fields,
+      createdAt: new Date(c.createdAt).toISOString()
+    }))
   }
 
   function render (contacts: ExportedContact[]): string {

@@ -70,7 +70,7 @@ function templateValues (source: Record<string, unknown>): Record<string, string
  * Reads a urlencoded or multipart form: string fields (a repeated field counts as empty) and at most one
  * non-empty file. A file larger than its kind's cap is drained, not kept (marked truncated).
  */
-async function readComposerForm (req: FastifyRequest): Promise<ComposerForm> {
+export async function readComposerForm (req: FastifyRequest): Promise<ComposerForm> {
   if (!req.isMultipart()) {
     const body = req.body !== null && typeof req.body === 'object' ? req.body as Record<string, unknown> : {}
     const fields: Record<string, string> = {}
@@ -102,12 +102,15 @@ async function readComposerForm (req: FastifyRequest): Promise<ComposerForm> {
   return { fields, file }
 }
 
+/** The multipart limits of a composer form (also the API's media send). */
+export const composerMultipart = {
+  throwFileSizeLimit: false,
+  limits: { fileSize: attachmentMaxBytes + 1, files: 1, fields: 80, fieldSize: 64 * 1024, parts: 82, fieldNameSize: 100, headerPairs: 100 }
+}
+
 export async function composerRoutes (app: FastifyInstance, deps: Deps): Promise<void> {
   // Multipart for this plugin's routes only. Multipart bodies bypass Fastify's bodyLimit: these limits are the cap.
-  await app.register(multipart, {
-    throwFileSizeLimit: false,
-    limits: { fileSize: attachmentMaxBytes + 1, files: 1, fields: 80, fieldSize: 64 * 1024, parts: 82, fieldNameSize: 100, headerPairs: 100 }
-  })
+  await app.register(multipart, composerMultipart)
 
   const typing = typingBoard(deps)
   app.addHook('onClose', async () => { typing.close() })

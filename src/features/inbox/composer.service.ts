@@ -624,7 +624,8 @@ export function fileProblem (file: UploadedFile, kind?: 'image' | 'video' | 'doc
 
 // ── sending ──
 /** The acting member. */
-export interface ComposerActor { userId: string, workspaceId: string, role: Role, name: string }
+/** Who sends: a member, or an API key (userId null: the message has no author). */
+export interface ComposerActor { userId: string | null, workspaceId: string, role: Role, name: string }
 
 export type SendResult = { ok: true, message: Message, duplicate: boolean } | { ok: false, errors: ComposerErrors }
 

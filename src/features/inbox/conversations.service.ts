@@ -488,7 +488,7 @@ function olderThan (db: Db, ws: string, filter: ListFilter, actor: InboxActor, s
   return listConversations(db, ws, { status: filter.status, view: filter.view, userId: actor.userId, labelId: filter.labelId, channelId: filter.channelId, ...search, after: { at: last.lastMessageAt, id: last.id }, limit: 1 }).rows.length > 0
 }
 
-type ListSearch = Pick<ListQuery, 'namePattern' | 'contactIds' | 'nameMatch'>
+export type ListSearch = Pick<ListQuery, 'namePattern' | 'contactIds' | 'nameMatch'>
 
 /**
  * What the search box asks the list for. A full phone number: the contact with that WhatsApp number.
@@ -496,7 +496,7 @@ type ListSearch = Pick<ListQuery, 'namePattern' | 'contactIds' | 'nameMatch'>
  * theirs, more and the list is walked testing each row against the index's answer. Under three
  * characters the index cannot help, and names are scanned with LIKE.
  */
-function listSearch (db: Db, ws: string, q: string): ListSearch {
+export function listSearch (db: Db, ws: string, q: string): ListSearch {
   if (q === '') return {}
   const namePattern = `%${likeEscape(q)}%`
   if (phoneLike.test(q)) {

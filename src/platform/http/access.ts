@@ -8,7 +8,7 @@
 // request with neither header is refused. Webhook routes are exempt: they are authenticated by HMAC.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ForbiddenError, UnauthorizedError } from './errors.js'
-import { roleAtLeast, type Policy, type Role } from './policy.js'
+import { apiRole, roleAtLeast, type Policy, type Role } from './policy.js'
 
 export interface WorkspaceAccess { id: string, slug: string, name: string, role: Role, requireTwoFactor: boolean }
 
@@ -32,9 +32,14 @@ export interface Principal {
   workspaces: Array<Omit<WorkspaceAccess, 'requireTwoFactor'>>
 }
 
+/** Who an API request acts as: an API key of a workspace, with its role. */
+export interface ApiPrincipal { keyId: string, name: string, workspaceId: string, workspaceSlug: string, role: 'agent' | 'admin' }
+
 export interface AccessOptions {
   /** Reads and validates the session cookie (renewing it when due); undefined when not signed in. */
   authenticate: (req: FastifyRequest, reply: FastifyReply) => Principal | undefined
+  /** Checks an API key (the bearer token); undefined for an unknown, malformed or revoked one. */
+  authenticateApiKey: (token: string) => ApiPrincipal | undefined
   /** The configured public origin, e.g. "https://crm.example.com". */
   publicOrigin: string
 }
@@ -43,7 +48,23 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The signed-in user, when there is one. */
     principal: Principal | undefined
+    /** The API key a request to the public API authenticated with (api: policies only). */
+    apiPrincipal: ApiPrincipal | undefined
   }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken (req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization
+  if (typeof header !== 'string') return undefined
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
+  return m?.[1]
+}
+
+/** The API's own 401: the challenge says which scheme, and why when a token was given (RFC 6750). */
+export class ApiUnauthorizedError extends UnauthorizedError {
+  override name = 'ApiUnauthorizedError'
+  constructor (readonly given: boolean) { super(given ? 'api.errors.invalidKey' : 'api.errors.noKey') }
 }
 
 const unsafe = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -70,9 +91,23 @@ function redirect (req: FastifyRequest, reply: FastifyReply, to: string): Fastif
 /** Installs the access hook. Must be registered before the routes it protects. */
 export function installAccessControl (app: FastifyInstance, options: AccessOptions): void {
   app.decorateRequest('principal', undefined)
+  app.decorateRequest('apiPrincipal', undefined)
   app.addHook('onRequest', async (req, reply) => {
     const policy: Policy | undefined = req.routeOptions.config?.policy
     if (policy === undefined || policy === 'webhook') return // unknown routes are 404s; webhooks authenticate themselves
+    const needs = apiRole(policy)
+    if (needs !== undefined) {
+      // The public API: a bearer token, never the cookie (so no CSRF check: a browser cannot attach it).
+      const token = bearerToken(req)
+      const key = token === undefined ? undefined : options.authenticateApiKey(token)
+      if (key === undefined) {
+        reply.header('www-authenticate', token === undefined ? 'Bearer realm="weltra"' : 'Bearer realm="weltra", error="invalid_token"')
+        throw new ApiUnauthorizedError(token !== undefined)
+      }
+      req.apiPrincipal = key
+      if (needs === 'admin' && key.role !== 'admin') throw new ForbiddenError('api.errors.adminKey')
+      return
+    }
     if (unsafe.has(req.method)) {
       const problem = csrfProblem(req, options.publicOrigin)
       if (problem !== undefined) {
@@ -102,6 +137,6 @@ export function installAccessControl (app: FastifyInstance, options: AccessOptio
       if (wantsRedirect(req)) return redirect(req, reply, '/settings/security?required=1')
       throw new ForbiddenError('errors.twoFactorRequired.text')
     }
-    if (!roleAtLeast(ws.role, policy)) throw new ForbiddenError('errors.forbidden.text')
+    if (!roleAtLeast(ws.role, policy as Role)) throw new ForbiddenError('errors.forbidden.text')
   })
 }

@@ -6,13 +6,20 @@
 //   two-factor        a session that passed the password but not yet the second factor (the 2FA step)
 //   signed-in         any signed-in user (second factor done), with or without a workspace
 //   agent|admin|owner a member of the active workspace with at least that role (owner > admin > agent)
+//   api:agent|api:admin  the public API (/api/v1): an API key (Authorization: Bearer) of at least that
+//                     role; the session cookie is never looked at, so there is nothing to forge (no CSRF)
 import type { FastifyInstance, RouteOptions } from 'fastify'
 
-export const policies = ['anonymous', 'public', 'webhook', 'two-factor', 'signed-in', 'agent', 'admin', 'owner'] as const
+export const policies = ['anonymous', 'public', 'webhook', 'two-factor', 'signed-in', 'agent', 'admin', 'owner', 'api:agent', 'api:admin'] as const
 export type Policy = typeof policies[number]
 export type Role = 'owner' | 'admin' | 'agent'
 
 export const roleRank: Record<Role, number> = { agent: 1, admin: 2, owner: 3 }
+
+/** The API key role an `api:` policy requires, or undefined for the other policies. */
+export function apiRole (policy: Policy): 'agent' | 'admin' | undefined {
+  return policy === 'api:agent' ? 'agent' : policy === 'api:admin' ? 'admin' : undefined
+}
 
 /** Whether `role` is at least `required`. */
 export function roleAtLeast (role: Role, required: Role): boolean {

@@ -2,21 +2,24 @@
 // owner of workspace A, and the owner of another workspace B. Path parameters are filled with ids of
 // workspace A's objects, so B's owner must get 404 (no existence leak) where A's members get through.
 // A route added without being understood here fails the test: extend `params` below.
-import t, { type Test } from 'tap'
+// The routes are split into shards, one test file each (test/authz-matrix-*.test.ts), run in parallel:
+// a fresh world per route (five accounts, hashed passwords) makes the whole matrix too long for one file.
+import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { buildTestApp } from './helpers/build-test-app.js'
-import { addMember, createUser, get, post, signIn } from './helpers/accounts.js'
-import { roleRank, type Policy, type Role } from '../src/platform/http/policy.js'
-import { conversations, invites } from '../src/db/schema.js'
-import { sha256Hex } from '../src/platform/crypto/index.js'
-import { emailIndex } from '../src/features/auth/credentials.js'
-import { sessionHandle } from '../src/features/account/account.service.js'
-import { createChannel } from '../src/features/channels/channels.service.js'
-import { startFakeGraph } from '../src/platform/whatsapp/fake-graph.js'
-import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service.js'
-import { createCannedResponse } from '../src/features/canned/canned.service.js'
-import { createField } from '../src/features/contacts/contact-fields.service.js'
-import { uploadImport } from '../src/features/contacts/import.service.js'
+import { buildTestApp } from './build-test-app.js'
+import { addMember, createUser, get, post, signIn } from './accounts.js'
+import { roleRank, type Policy, type Role } from '../../src/platform/http/policy.js'
+import { conversations, invites } from '../../src/db/schema.js'
+import { sha256Hex } from '../../src/platform/crypto/index.js'
+import { emailIndex } from '../../src/features/auth/credentials.js'
+import { sessionHandle } from '../../src/features/account/account.service.js'
+import { createChannel } from '../../src/features/channels/channels.service.js'
+import { startFakeGraph } from '../../src/platform/whatsapp/fake-graph.js'
+import { upsertWhatsAppContact } from '../../src/features/contacts/contacts.service.js'
+import { createCannedResponse } from '../../src/features/canned/canned.service.js'
+import { createField } from '../../src/features/contacts/contact-fields.service.js'
+import { uploadImport } from '../../src/features/contacts/import.service.js'
+import { createApiKey } from '../../src/features/apikeys/apikeys.service.js'
 
 type Actor = 'anonymous' | 'agent' | 'admin' | 'owner' | 'outsider'
 const actors: Actor[] = ['anonymous', 'outsider', 'agent', 'admin', 'owner']
@@ -55,6 +58,9 @@ async function world (t: Test, graphUrl: string) {
   const upload = uploadImport(deps, { userId: admin.id, workspaceId: wsA }, { filename: 'matrix.csv', bytes: Buffer.from('name,phone\nMatrix Import,+15550100222\n'), truncated: false })
   if (!upload.ok) throw new Error('contact import')
   params.importId = upload.value.id
+  const apiKey = createApiKey(deps, { userId: owner.id, workspaceId: wsA }, { name: 'Matrix key', role: 'agent' })
+  if (!apiKey.ok) throw new Error('api key')
+  params.keyId = apiKey.key.id
   return { env, cookies, params }
 }
 
@@ -76,12 +82,15 @@ async function request (app: FastifyInstance, method: string, url: string, cooki
   return method === 'GET' ? await get(app, url, cookie) : await post(app, url, {}, cookie)
 }
 
-t.test('every route answers each kind of visitor as its policy says', async (t) => {
+/** Runs the matrix for every `shards`-th route starting at `shard` (route order is registration order). */
+export async function authzMatrix (t: Test, shard: number, shards: number): Promise<void> {
   const fake = await startFakeGraph()
   t.teardown(() => fake.close())
   const probe = await buildTestApp(t)
-  const routes = probe.app.routeTable.filter(r => r.method !== 'HEAD' && !skipped(r.url) && r.policy !== 'webhook')
-  t.ok(routes.length > 5, `${routes.length} routes under test`)
+  // The public API's routes take API keys, not sessions: test/api-matrix.test.ts holds their matrix.
+  const all = probe.app.routeTable.filter(r => r.method !== 'HEAD' && !skipped(r.url) && r.policy !== 'webhook' && !r.policy.startsWith('api:'))
+  const routes = all.filter((_r, i) => i % shards === shard)
+  t.ok(routes.length > 5, `${routes.length} of ${all.length} routes under test`)
   for (const route of routes) {
     // A fresh world per route: some requests change state (remove a member, end a session …).
     const { env, cookies, params } = await world(t, fake.url)
@@ -118,4 +127,4 @@ t.test('every route answers each kind of visitor as its policy says', async (t) 
       else t.equal(res.statusCode, 403, `${label}: forbidden`)
     }
   }
-})
+}

@@ -1,0 +1,225 @@
+// Contacts in the public API (/api/v1), for integrations: list and search (name, exact phone in any
+// spelling, exact email), read, create, rename and annotate, label and unlabel, delete. The same
+// services as the screens: the same validation, duplicate refusal, timeline events and audit entries.
+// Every id is looked up in the key's workspace only: another workspace's id is a 404, like an unknown one.
+//
+//   GET    /api/v1/contacts                              agent  list / search, cursor-paged
+//   POST   /api/v1/contacts                              agent  create
+//   GET    /api/v1/contacts/:contactId                   agent  one contact
+//   PATCH  /api/v1/contacts/:contactId                   agent  name, notes, custom fields
+//   DELETE /api/v1/contacts/:contactId                   admin  delete (soft, like the screens)
+//   PUT    /api/v1/contacts/:contactId/labels/:labelId   agent  add a label
+//   DELETE /api/v1/contacts/:contactId/labels/:labelId   agent  remove a label
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Deps } from '../../deps.js'
+import { AppError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
+import { Type } from '@sinclair/typebox'
+import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
+import { contactRecords, type ContactRecord } from './contact-records.service.js'
+import { clearFieldValue, findFieldByKey, setFieldValue, validateFieldValue } from './contact-fields.service.js'
+import { contactOf, createContact, deleteContacts, renameContact, setContactLabel, setNotes } from './contact-edit.service.js'
+import { activities, consents, contactSorts, listContacts, type ContactFilter } from './contacts-list.store.js'
+
+const tags = ['Contacts']
+
+const contactSchema = Type.Object({
+  id: Type.String(),
+  name: Nullable(Type.String(), 'The name your team gave the contact.'),
+  display_name: Nullable(Type.String(), 'What people see: the name, else the WhatsApp profile name, @username or number.'),
+  profile_name: Nullable(Type.String(), 'The name the customer set in WhatsApp.'),
+  username: Nullable(Type.String(), 'The customer\'s WhatsApp username, if any.'),
+  whatsapp: Nullable(Type.String(), 'The WhatsApp number (E.164), once the customer has written.'),
+  bsuid: Nullable(Type.String(), 'WhatsApp\'s business-scoped user id, when the customer uses a username.'),
+  phones: Type.Array(Type.String(), { description: 'Other numbers, E.164.' }),
+  emails: Type.Array(Type.String()),
+  labels: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
+  notes: Nullable(Type.String(), 'Private notes of the team.'),
+  consent: Type.Object({
+    state: Type.Union([Type.Literal('unknown'), Type.Literal('opted_in'), Type.Literal('opted_out')], { description: 'Marketing consent: templates are refused when opted_out.' }),
+    source: Nullable(Type.String()),
+    at: Nullable(Time())
+  }),
+  fields: Type.Record(Type.String(), Type.String(), { description: 'Custom field values by field key.' }),
+  last_inbound_at: Nullable(Time(), 'When the customer last wrote.'),
+  created_at: Time(),
+  updated_at: Time()
+}, { description: 'A contact.' })
+
+function json (c: ContactRecord): Record<string, unknown> {
+  return {
+    id: c.id,
+    name: c.name,
+    display_name: c.displayName,
+    profile_name: c.profileName,
+    username: c.username,
+    whatsapp: c.whatsapp,
+    bsuid: c.bsuid,
+    phones: c.phones,
+    emails: c.emails,
+    labels: c.labels,
+    notes: c.notes,
+    consent: { state: c.consent.state, source: c.consent.source, at: iso(c.consent.at) },
+    fields: c.fields,
+    last_inbound_at: iso(c.lastInboundAt),
+    created_at: iso(c.createdAt),
+    updated_at: iso(c.updatedAt)
+  }
+}
+
+const contactParams = Type.Object({ contactId: Id('The contact\'s id.') })
+const labelParams = Type.Object({ contactId: Id('The contact\'s id.'), labelId: Id('A label of the workspace.') })
+
+const writable = {
+  name: Type.Optional(Type.String({ maxLength: 400, description: 'Up to 200 characters; empty clears it (the WhatsApp profile name shows).' })),
+  notes: Type.Optional(Type.String({ maxLength: 20_000, description: 'Private notes for the team (stored encrypted).' }))
+}
+const fieldsInput = Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Nullable(Type.String({ maxLength: 2000 })), {
+  description: 'Custom field values by field key (Settings → Contact fields), checked as the contact page checks them (numbers, dates, options, URLs); null or "" clears one.'
+}))
+
+const lit = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map(v => Type.Literal(v)), description === undefined ? {} : { description })
+
+type Req = FastifyRequest
+
+/** One contact of the key's workspace as JSON (404 when it is not there). */
+function one (deps: Deps, req: Req, id: string): Record<string, unknown> {
+  const record = contactRecords(deps.db, apiPrincipal(req).workspaceId, [id])[0]
+  if (record === undefined) throw new NotFoundError()
+  return json(record)
+}
+
+/** A duplicate number or email: the request is fine, but it conflicts with another contact. */
+class DuplicateError extends AppError {
+  override name = 'DuplicateError'
+  constructor (key: string) { super(409, 'duplicate', key) }
+}
+
+export async function contactsApi (app: FastifyInstance, deps: Deps): Promise<void> {
+  const now = (): number => deps.clock.now()
+
+  app.get('/api/v1/contacts', {
+    config: apiConfig('api:agent'),
+    schema: {
+      summary: 'List or search contacts',
+      description: '`q` finds contacts by part of a name (any case, accents ignored), by an exact phone number in any spelling (with or without +, spaces, the country code), or by an exact email. Sorted by name unless `sort` says otherwise.',
+      operationId: 'listContacts',
+      tags,
+      querystring: Type.Object({
+        q: Type.Optional(Type.String({ maxLength: 100, description: 'A name fragment, a phone number or an email.' })),
+        label_id: Type.Optional(Id('Only contacts with this label.')),
+        consent: Type.Optional(lit(consents, 'Only contacts in this consent state.')),
+        activity: Type.Optional(lit(activities, 'When the customer last wrote: within 7d, 30d, 90d, older, or never.')),
+        sort: Type.Optional(lit(contactSorts, 'name (default), recent (last written first) or created (newest first).')),
+        ...pageQuery
+      }, { additionalProperties: false }),
+      response: { 200: pageSchema(contactSchema) }
+    }
+  }, async (req) => {
+    const q = req.query as { q?: string, label_id?: string, consent?: ContactFilter['consent'], activity?: ContactFilter['activity'], sort?: ContactFilter['sort'], cursor?: string, limit?: number }
+    const filter: ContactFilter = { sort: q.sort ?? 'name' }
+    if (q.q !== undefined && q.q.trim() !== '') filter.q = q.q.trim()
+    if (q.label_id !== undefined) filter.labelId = q.label_id
+    if (q.consent !== undefined) filter.consent = q.consent
+    if (q.activity !== undefined) filter.activity = q.activity
+    const ws = apiPrincipal(req).workspaceId
+    const page = listContacts(deps.db, ws, filter, { after: q.cursor, limit: q.limit ?? 50 }, now())
+    return { data: contactRecords(deps.db, ws, page.rows.map(r => r.id)).map(json), next_cursor: page.next ?? null }
+  })
+
+  app.post('/api/v1/contacts', {
+    config: apiConfig('api:agent'),
+    schema: {
+      summary: 'Create a contact',
+      description: 'At least a name, a phone or an email. Numbers are normalised to E.164 with the workspace\'s default country. A number or email that another contact has is refused with 409 (search for it instead).',
+      operationId: 'createContact',
+      tags,
+      body: Type.Object({
+        ...writable,
+        phones: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 10, description: 'Phone numbers in any usual spelling.' })),
+        emails: Type.Optional(Type.Array(Type.String({ maxLength: 400 }), { maxItems: 10 })),
+        label_ids: Type.Optional(Type.Array(Id('A label id.'), { maxItems: 50, description: 'Labels of the workspace to put on it.' }))
+      }, { additionalProperties: false }),
+      response: { 201: contactSchema, 409: apiError('duplicate: another contact has this number or email.'), 422: apiError('invalid: a field is not valid (error.details says which), or nothing identifies the contact.') }
+    }
+  }, async (req, reply) => {
+    const body = req.body as { name?: string, notes?: string, phones?: string[], emails?: string[], label_ids?: string[] }
+    const result = createContact(deps.db, apiPrincipal(req).workspaceId, { name: body.name, notes: body.notes, phones: body.phones, emails: body.emails, labelIds: body.label_ids, source: 'api' }, null, now())
+    if (!result.ok) {
+      if (result.duplicateOf !== undefined) throw new DuplicateError(result.errors.phones ?? result.errors.emails ?? 'contacts.errors.phoneTaken')
+      throw new ValidationError(result.errors)
+    }
+    return reply.code(201).send(one(deps, req, result.contact.id))
+  })
+
+  app.get('/api/v1/contacts/:contactId', {
+    config: apiConfig('api:agent'),
+    schema: { summary: 'Get a contact', operationId: 'getContact', tags, params: contactParams, response: { 200: contactSchema } }
+  }, async (req) => one(deps, req, (req.params as { contactId: string }).contactId))
+
+  app.patch('/api/v1/contacts/:contactId', {
+    config: apiConfig('api:agent'),
+    schema: {
+      summary: 'Change a contact\'s name, notes or custom fields',
+      description: 'Only what is sent changes. Custom fields go by their key; a bad value refuses the whole request (422, with the field in error.details).',
+      operationId: 'updateContact',
+      tags,
+      params: contactParams,
+      body: Type.Object({ ...writable, fields: fieldsInput }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: contactSchema, 422: apiError('invalid: a field is not valid (error.details says which).') }
+    }
+  }, async (req) => {
+    const { contactId } = req.params as { contactId: string }
+    const body = req.body as { name?: string, notes?: string, fields?: Record<string, string | null> }
+    const ws = apiPrincipal(req).workspaceId
+    contactOf(deps.db, ws, contactId)
+    const errors: Record<string, string> = {}
+    // Every field is checked before any is written: a request with one bad value changes nothing.
+    const fields = Object.entries(body.fields ?? {}).map(([key, value]) => ({ key, value, field: findFieldByKey(deps.db, ws, key) }))
+    for (const f of fields) {
+      if (f.field === undefined) errors[`fields.${f.key}`] = 'api.errors.unknownField'
+      else if (f.value !== null && f.value.trim() !== '') { const v = validateFieldValue(f.field, f.value); if (!v.ok) errors[`fields.${f.key}`] = v.error }
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors)
+    for (const f of fields) {
+      if (f.field === undefined) continue
+      if (f.value === null || f.value.trim() === '') clearFieldValue(deps.db, ws, contactId, f.field, null, now())
+      else setFieldValue(deps.db, ws, contactId, f.field, f.value, null, now())
+    }
+    if (body.name !== undefined) { const r = renameContact(deps.db, ws, contactId, body.name, null, now()); if (!r.ok) errors.name = r.error }
+    if (body.notes !== undefined) { const r = setNotes(deps.db, ws, contactId, body.notes, null, now()); if (!r.ok) errors.notes = r.error }
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors)
+    return one(deps, req, contactId)
+  })
+
+  app.delete('/api/v1/contacts/:contactId', {
+    config: apiConfig('api:admin'),
+    schema: {
+      summary: 'Delete a contact',
+      description: 'The contact leaves lists and search; its conversations stay. Needs an admin key.',
+      operationId: 'deleteContact',
+      tags,
+      params: contactParams,
+      response: { 204: Type.Null({ description: 'Deleted.' }) }
+    }
+  }, async (req, reply) => {
+    const { contactId } = req.params as { contactId: string }
+    const key = apiPrincipal(req)
+    contactOf(deps.db, key.workspaceId, contactId)
+    deleteContacts(deps.db, { userId: null, apiKeyId: key.keyId, workspaceId: key.workspaceId, ip: req.ip }, [contactId], now())
+    return reply.code(204).send()
+  })
+
+  labelRoutes(app, {
+    path: '/api/v1/contacts/:contactId',
+    thing: 'contact',
+    operation: 'Contact',
+    tags,
+    params: labelParams,
+    response: contactSchema,
+    apply: (req, labelId, on) => {
+      const { contactId } = req.params as { contactId: string }
+      setContactLabel(deps.db, apiPrincipal(req).workspaceId, contactId, labelId, on, null, now())
+      return one(deps, req, contactId)
+    }
+  })
+}
