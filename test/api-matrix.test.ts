@@ -12,6 +12,7 @@ import { createApiKey, revokeApiKey } from '../src/features/apikeys/apikeys.serv
 import { createChannel } from '../src/features/channels/channels.service.js'
 import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service.js'
 import { roleRank } from '../src/platform/http/policy.js'
+import { startFakeGraph } from '../src/platform/whatsapp/fake-graph.js'
 
 type Caller = 'none' | 'malformed' | 'revoked' | 'outsider' | 'agent' | 'admin'
 const callers: Caller[] = ['none', 'malformed', 'revoked', 'outsider', 'agent', 'admin']
@@ -21,11 +22,13 @@ const bodies: Record<string, unknown> = {
   'POST /api/v1/contacts': { name: 'Matrix Contact' },
   'PATCH /api/v1/contacts/:contactId': { name: 'Matrix Renamed' },
   'PATCH /api/v1/conversations/:conversationId': { status: 'pending' },
-  'POST /api/v1/conversations/:conversationId/messages': { type: 'note', text: 'Matrix note' }
+  'POST /api/v1/conversations/:conversationId/messages': { type: 'note', text: 'Matrix note' },
+  'POST /api/v1/channels': { name: 'Matrix two', waba_id: '109876543210001', phone_number_id: '110000000000202', access_token: 'EAAG-matrix-token-00000000000', app_secret: 'matrix-app-secret-0000' }
 }
 
-async function world (t: Test) {
-  const env = await buildTestApp(t)
+async function world (t: Test, graphUrl: string) {
+  // Routes that call Meta talk to a local fake Graph API, never to the internet.
+  const env = await buildTestApp(t, { set: { 'whatsapp.graph_base_url': graphUrl } })
   const { deps } = env
   const owner = await createUser(deps, { workspace: 'Workspace A' })
   const outsider = await createUser(deps, { workspace: 'Workspace B' })
@@ -55,11 +58,14 @@ async function world (t: Test) {
 }
 
 t.test('every API route answers each kind of caller as its policy says', async (t) => {
+  const fake = await startFakeGraph()
+  t.teardown(() => fake.close())
+  fake.addPhoneNumber({ id: '110000000000202', display: '+1 555-010-0202', verifiedName: 'Matrix', wabaId: '109876543210001' })
   const probe = await buildTestApp(t)
   const routes = probe.app.routeTable.filter(r => r.policy.startsWith('api:') && r.method !== 'HEAD')
-  t.ok(routes.length >= 17, `${routes.length} API routes under test`)
+  t.ok(routes.length >= 18, `${routes.length} API routes under test`)
   for (const route of routes) {
-    const { env, tokens, params, contactId } = await world(t)
+    const { env, tokens, params, contactId } = await world(t, fake.url)
     let missing = false
     const url = route.url.replace(/:(\w+)/g, (_m, name: string) => {
       const value = params[name]

@@ -4,12 +4,15 @@
 //
 //   GET /api/v1/channels                  agent  every connected number
 //   GET /api/v1/channels/:channelId       agent  one number
+//   POST /api/v1/channels                 admin  connect a number: the settings page's checks (Meta is asked
+//                                                about the number and the app subscribed), then the callback
+//                                                URL and verify token to paste into Meta
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
-import { apiConfig, apiPrincipal, Id, iso, Nullable, Time } from '../../platform/http/api.js'
-import { NotFoundError } from '../../platform/http/errors.js'
-import { listChannels, webhookState } from './channels.service.js'
+import { apiConfig, apiError, apiPrincipal, Id, iso, Nullable, Time } from '../../platform/http/api.js'
+import { NotFoundError, ValidationError } from '../../platform/http/errors.js'
+import { callbackInfo, channelPage, connectChannel, listChannels, webhookState } from './channels.service.js'
 import type { ChannelSummary } from './channels.service.js'
 
 const tags = ['Channels']
@@ -63,5 +66,37 @@ export async function channelsApi (app: FastifyInstance, deps: Deps): Promise<vo
     const channel = all(req).find(c => c.id === (req.params as { channelId: string }).channelId)
     if (channel === undefined) throw new NotFoundError()
     return json(channel)
+  })
+
+  app.post('/api/v1/channels', {
+    config: apiConfig('api:admin', 30),
+    schema: {
+      summary: 'Connect a WhatsApp number',
+      description: 'The same checks as Settings → WhatsApp numbers: Meta is asked about the number with the token, the app is subscribed to the WhatsApp Business Account, and templates are synced. ' +
+        'The answer holds the callback URL and verify token to paste into the Meta app\'s webhook settings (the token and app secret are stored encrypted and never returned). Needs an admin key.',
+      operationId: 'createChannel',
+      tags,
+      body: Type.Object({
+        name: Type.String({ minLength: 1, maxLength: 80, description: 'What the team calls this number.' }),
+        waba_id: Type.String({ maxLength: 40, description: 'The WhatsApp Business Account id.' }),
+        phone_number_id: Type.String({ maxLength: 40, description: 'The phone number id (not the number itself).' }),
+        access_token: Type.String({ maxLength: 4096, description: 'A system user access token with whatsapp_business_messaging and whatsapp_business_management.' }),
+        app_secret: Type.String({ maxLength: 256, description: 'The Meta app\'s secret: webhooks are checked with it.' })
+      }, { additionalProperties: false }),
+      response: {
+        201: Type.Object({ channel: channelSchema, webhook: Type.Object({ callback_url: Type.String(), verify_token: Type.String({ description: 'Paste it into Meta with the callback URL.' }) }) }, { description: 'Connected.' }),
+        422: apiError('invalid: a field is wrong, the number is already connected, or Meta refused the token or ids (error.details says which, in Meta\'s words).')
+      }
+    }
+  }, async (req, reply) => {
+    const body = req.body as { name: string, waba_id: string, phone_number_id: string, access_token: string, app_secret: string }
+    const key = apiPrincipal(req)
+    const result = await connectChannel(deps, { userId: null, apiKeyId: key.keyId, workspaceId: key.workspaceId, ip: req.ip }, { name: body.name, wabaId: body.waba_id, phoneNumberId: body.phone_number_id, accessToken: body.access_token, appSecret: body.app_secret })
+    if (!result.ok) {
+      const rename: Record<string, string> = { wabaId: 'waba_id', phoneNumberId: 'phone_number_id', accessToken: 'access_token', appSecret: 'app_secret' }
+      throw new ValidationError(Object.fromEntries(Object.entries(result.errors).map(([field, message]) => [rename[field] ?? field, message])))
+    }
+    const page = channelPage(deps, key.workspaceId, result.value.channel.id)
+    return reply.code(201).send({ channel: json(page.channel), webhook: { callback_url: callbackInfo(deps, result.value.channel.publicId).url, verify_token: page.verifyToken } })
   })
 }

@@ -126,8 +126,11 @@ type D = Pick<Deps, 'db' | 'config' | 'clock' | 'log' | 'events'>
 // The audit log's action names for channels (rendered by the catalogue keys audit.action.<name>).
 type ChannelAuditAction = Extract<AuditAction, `channel_${string}`>
 
-function audit (db: Db, actor: ChannelActor, action: ChannelAuditAction, details: Record<string, string | number | boolean | null>, now: number): void {
-  recordAudit(db, { action, workspaceId: actor.workspaceId, actorUserId: actor.userId, details, ip: actor.ip }, now)
+/** Who connects a number: a member (from the settings page), or an admin API key (userId null, its id in the audit). */
+export type ConnectActor = Pick<ChannelActor, 'workspaceId' | 'ip'> & { userId: string | null, apiKeyId?: string }
+
+function audit (db: Db, actor: ConnectActor, action: ChannelAuditAction, details: Record<string, string | number | boolean | null>, now: number): void {
+  recordAudit(db, { action, workspaceId: actor.workspaceId, actorUserId: actor.userId ?? undefined, details: actor.apiKeyId === undefined ? details : { ...details, apiKeyId: actor.apiKeyId }, ip: actor.ip }, now)
 }
 
 /** The live channels of a workspace for lists (no credentials). */
@@ -308,7 +311,7 @@ function phoneFields (phone: GraphPhoneNumber): Pick<Channel, 'displayPhoneNumbe
  * then stores the channel (credentials encrypted) with an audit entry. Templates are synced afterwards;
  * a failed sync is recorded on the channel's health panel and does not undo the connection.
  */
-export async function connectChannel (deps: D, actor: ChannelActor, raw: ConnectInput): Promise<Result<{ channel: Channel, templates: SyncResult | undefined }>> {
+export async function connectChannel (deps: D, actor: ConnectActor, raw: ConnectInput): Promise<Result<{ channel: Channel, templates: SyncResult | undefined }>> {
   const input = cleanConnectInput(raw)
   const errors = validateConnect(input)
   if (Object.keys(errors).length > 0) return { ok: false, errors }

@@ -11,11 +11,12 @@ import { deliver, envelope, fixtureWaba, message, messagesValue, withChannel, ty
 import { contacts, labels, messageOutbox, templates } from '../../db/schema.js'
 import { createApiKey } from '../apikeys/apikeys.service.js'
 import { processAllPending } from '../webhooks/webhook-processor.js'
+import { startFakeGraph } from '../../platform/whatsapp/fake-graph.js'
 
 interface World extends ChannelApp { key: string, otherKey: string, agentId: string, conversationId: string, workspaceId: string }
 
-async function world (t: Test, options: { inboundAgoMs?: number } = {}): Promise<World> {
-  const env = await withChannel(t)
+async function world (t: Test, options: { inboundAgoMs?: number, graphUrl?: string } = {}): Promise<World> {
+  const env = await withChannel(t, options.graphUrl === undefined ? {} : { set: { 'whatsapp.graph_base_url': options.graphUrl } })
   const workspaceId = env.channel.workspaceId
   const agent = await createUser(env.deps, { name: 'Bruno Lima' })
   addMember(env.deps, workspaceId, agent.id, 'agent')
@@ -185,4 +186,31 @@ t.test('a file is sent as multipart: checked, stored, queued once per Idempotenc
   t.equal(json.statusCode, 415)
   t.equal(code(json), 'unsupported_media_type')
   t.equal(w.deps.db.select().from(messageOutbox).all().length, 1, 'nothing refused was queued')
+})
+
+t.test('an admin key connects a number with the settings page\'s checks; secrets never come back', async (t) => {
+  const fake = await startFakeGraph()
+  t.teardown(() => fake.close())
+  fake.addPhoneNumber({ id: '110000000000303', display: '+1 555-010-0303', verifiedName: 'Souza Imports', wabaId: fixtureWaba })
+  const w = await world(t, { graphUrl: fake.url })
+  const admin = createApiKey(w.deps, { userId: null, workspaceId: w.workspaceId }, { name: 'Provisioning', role: 'admin' })
+  if (!admin.ok) throw new Error('key')
+  const body = { name: 'Support', waba_id: fixtureWaba, phone_number_id: '110000000000303', access_token: 'EAAGm0PAYVERYSECRETtoken1234567890WXYZ', app_secret: 'f3c2a9187d6e5b4a3c2d1e0f9a8b7c6d' }
+  t.equal((await api(w, 'POST', '/api/v1/channels', w.key, body)).statusCode, 403, 'an agent key may not')
+  const made = await api(w, 'POST', '/api/v1/channels', admin.token, body)
+  t.equal(made.statusCode, 201)
+  const out = made.json() as { channel: { id: string, display_phone_number: string, access_token_last4: string }, webhook: { callback_url: string, verify_token: string } }
+  t.match(out.channel, { display_phone_number: '+1 555-010-0303', access_token_last4: 'WXYZ' })
+  t.match(out.webhook.callback_url, /\/webhooks\/whatsapp\/[A-Za-z0-9_-]+$/)
+  t.ok(out.webhook.verify_token.length >= 16)
+  t.notMatch(made.body, /VERYSECRET|f3c2a9187d6e/, 'neither the token nor the app secret')
+  const again = await api(w, 'POST', '/api/v1/channels', admin.token, body)
+  t.equal(again.statusCode, 422, 'the same number twice')
+  t.same((again.json() as { error: { details: Array<{ field: string }> } }).error.details.map(d => d.field), ['phone_number_id'])
+  const unknown = await api(w, 'POST', '/api/v1/channels', admin.token, { ...body, phone_number_id: '999999999999' })
+  t.equal(unknown.statusCode, 422, 'Meta does not know the number')
+  t.equal((await api(w, 'GET', '/api/v1/channels', w.key)).json().data.length, 2)
+  const audit = w.deps.sqlite.prepare("SELECT details FROM audit_log WHERE action = 'channel_connected'").all() as Array<{ details: string }>
+  t.equal(audit.length, 1)
+  t.match(JSON.parse(audit[0]!.details), { apiKeyId: admin.key.id }, 'the audit names the key')
 })
