@@ -7,12 +7,13 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { buildTestApp } from './helpers/build-test-app.js'
 import { createUser } from './helpers/accounts.js'
-import { conversations, labels } from '../src/db/schema.js'
+import { conversations, labels, media } from '../src/db/schema.js'
 import { createApiKey, revokeApiKey } from '../src/features/apikeys/apikeys.service.js'
 import { createChannel } from '../src/features/channels/channels.service.js'
 import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service.js'
 import { roleRank } from '../src/platform/http/policy.js'
 import { startFakeGraph } from '../src/platform/whatsapp/fake-graph.js'
+import { insertOutbound } from '../src/features/inbox/messaging.service.js'
 
 type Caller = 'none' | 'malformed' | 'revoked' | 'outsider' | 'agent' | 'admin'
 const callers: Caller[] = ['none', 'malformed', 'revoked', 'outsider', 'agent', 'admin']
@@ -53,7 +54,9 @@ async function world (t: Test, graphUrl: string) {
   const contact = upsertWhatsAppContact(deps.db, wsA, { bsuid: null, waId: '15550100111', profileName: 'Matrix Customer' }, now)!
   const conversation = deps.db.insert(conversations).values({ workspaceId: wsA, channelId: channel.id, contactId: contact.id, status: 'open', lastMessageAt: now, lastInboundAt: now, createdAt: now, updatedAt: now }).returning().get()
   const label = deps.db.insert(labels).values({ workspaceId: wsA, name: 'Matrix', createdAt: now }).returning().get()
-  const params: Record<string, string> = { contactId: contact.id, conversationId: conversation.id, labelId: label.id, channelId: channel.id }
+  const note = insertOutbound(deps.db, { workspaceId: wsA, conversationId: conversation.id, channelId: channel.id, type: 'text', content: { body: { type: 'text', text: 'Matrix' } }, authorId: null, direction: 'note' }, now)
+  const file = deps.db.insert(media).values({ workspaceId: wsA, messageId: note.id, channelId: channel.id, kind: 'image', mimeType: 'image/jpeg', status: 'pending', nextAttemptAt: now, createdAt: now }).returning().get()
+  const params: Record<string, string> = { contactId: contact.id, conversationId: conversation.id, labelId: label.id, channelId: channel.id, mediaId: file.id }
   return { env, tokens, params, contactId: contact.id }
 }
 
@@ -63,7 +66,7 @@ t.test('every API route answers each kind of caller as its policy says', async (
   fake.addPhoneNumber({ id: '110000000000202', display: '+1 555-010-0202', verifiedName: 'Matrix', wabaId: '109876543210001' })
   const probe = await buildTestApp(t)
   const routes = probe.app.routeTable.filter(r => r.policy.startsWith('api:') && r.method !== 'HEAD')
-  t.ok(routes.length >= 18, `${routes.length} API routes under test`)
+  t.ok(routes.length >= 19, `${routes.length} API routes under test`)
   for (const route of routes) {
     const { env, tokens, params, contactId } = await world(t, fake.url)
     let missing = false

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { addMember, createUser } from '../../../test/helpers/accounts.js'
 import { deliver, envelope, fixtureWaba, message, messagesValue, withChannel, type ChannelApp } from '../../../test/helpers/whatsapp.js'
-import { contacts, labels, messageOutbox, templates } from '../../db/schema.js'
+import { contacts, labels, media, messageOutbox, templates } from '../../db/schema.js'
 import { createApiKey } from '../apikeys/apikeys.service.js'
 import { processAllPending } from '../webhooks/webhook-processor.js'
 import { startFakeGraph } from '../../platform/whatsapp/fake-graph.js'
@@ -176,6 +176,19 @@ t.test('a file is sent as multipart: checked, stored, queued once per Idempotenc
   t.equal(again.statusCode, 200)
   t.equal((again.json() as { id: string }).id, (sent.json() as { id: string }).id)
   t.equal(w.deps.db.select().from(messageOutbox).all().length, 1, 'queued once')
+
+  // The file comes back through the API, decrypted; another workspace cannot read it.
+  const mediaId = (sent.json() as { media: { id: string } }).media.id
+  const file = await api(w, 'GET', `/api/v1/media/${mediaId}`, w.key)
+  t.equal(file.statusCode, 200)
+  t.equal(file.headers['content-type'], 'image/jpeg')
+  t.same(file.rawPayload, jpeg, 'the same bytes')
+  t.equal((await api(w, 'GET', `/api/v1/media/${mediaId}`, w.otherKey)).statusCode, 404)
+  const inbound = (w.deps.sqlite.prepare("SELECT id FROM messages WHERE direction = 'in' LIMIT 1").get() as { id: string }).id
+  const pendingId = w.deps.db.insert(media).values({ workspaceId: w.workspaceId, messageId: inbound, channelId: w.channel.id, kind: 'image', mimeType: 'image/jpeg', status: 'pending', nextAttemptAt: 0, createdAt: 1 }).returning().get().id
+  const pending = await api(w, 'GET', `/api/v1/media/${pendingId}`, w.key)
+  t.equal(pending.statusCode, 202, 'not downloaded yet')
+  t.equal(pending.headers['retry-after'], '5')
 
   const disguised = await upload({ filename: 'photo.jpg', type: 'image/jpeg', bytes: Buffer.from('<html>not a jpeg</html>') })
   t.equal(disguised.statusCode, 422, 'the bytes must be what the type says')

@@ -12,6 +12,7 @@
 //   POST   /api/v1/conversations/:conversationId/messages          agent  send (Idempotency-Key)
 //   POST   /api/v1/conversations/:conversationId/media             agent  send a file (multipart; Idempotency-Key)
 //   GET    /api/v1/templates                                       agent  approved templates, with their parameters
+//   GET    /api/v1/media/:mediaId                                  agent  a message's file (the media id of a message)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
@@ -29,6 +30,7 @@ import { conversationRecords, messageRecords, type ConversationRecord, type Mess
 import { composerMultipart, readComposerForm } from './composer.routes.js'
 import { attachmentLimits } from './composer.service.js'
 import multipart from '@fastify/multipart'
+import { serveMedia, type MediaAnswers } from '../media/media.routes.js'
 
 const statuses = ['open', 'pending', 'snoozed', 'resolved'] as const
 const lit = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map(v => Type.Literal(v)), description === undefined ? {} : { description })
@@ -374,6 +376,30 @@ export async function inboxApi (app: FastifyInstance, deps: Deps): Promise<void>
     if (form.file === undefined) throw new ValidationError({ file: 'api.errors.fileRequired' })
     const result = await sendFromComposer(deps, composerActor(key), conversationId, { mode: 'reply', text: form.fields.caption ?? '', clientId: clientIdOf(req, key), replyTo: form.fields.reply_to ?? '', file: form.file })
     return answerSend(reply, key, conversationId, result, (record) => record.media !== null)
+  })
+
+  // A file not downloaded from Meta yet answers 202 (try again), one whose download failed for good 410.
+  const mediaAnswers: MediaAnswers = {
+    missing: () => { throw new NotFoundError() },
+    pending: (_req, reply) => reply.code(202).header('retry-after', '5').header('cache-control', 'no-store').send({ status: 'pending', retry_after_seconds: 5 }),
+    failed: () => { throw new AppError(410, 'gone', 'media.failed') }
+  }
+  app.get('/api/v1/media/:mediaId', {
+    config: apiConfig('api:agent'),
+    schema: {
+      summary: 'Download a message\'s file',
+      description: 'The bytes of a photo, video, voice note, document or sticker (a message\'s `media.id`), decrypted, with its type. Inbound files are fetched from Meta right after they arrive: until then the answer is 202 with Retry-After. Supports single byte ranges.',
+      operationId: 'getMedia',
+      tags: messageTags,
+      params: Type.Object({ mediaId: Id('The `media.id` of a message.') }),
+      response: {
+        200: Type.String({ format: 'binary', description: 'The file.' }),
+        202: Type.Object({ status: Type.Literal('pending'), retry_after_seconds: Type.Integer() }, { description: 'Not downloaded from Meta yet: try again after Retry-After.' }),
+        410: apiError('gone: the download from Meta failed for good (the channel\'s health panel says why).')
+      }
+    }
+  }, async (req, reply) => {
+    return await serveMedia(deps, req, reply, apiPrincipal(req).workspaceId, (req.params as { mediaId: string }).mediaId, mediaAnswers)
   })
 
   app.get('/api/v1/templates', {

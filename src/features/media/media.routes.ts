@@ -62,67 +62,83 @@ function short (reply: FastifyReply, status: number, text: string): FastifyReply
   return reply.code(status).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(text)
 }
 
+/** How a caller is told a file is unknown, not downloaded yet, or failed for good (the page's short texts, or the API's JSON). */
+export interface MediaAnswers {
+  missing: (req: FastifyRequest, reply: FastifyReply) => FastifyReply
+  pending: (req: FastifyRequest, reply: FastifyReply) => FastifyReply
+  failed: (req: FastifyRequest, reply: FastifyReply) => FastifyReply
+}
+
+const pageAnswers: MediaAnswers = {
+  missing: (req, reply) => short(reply, 404, req.t('media.notFound')),
+  pending: (req, reply) => short(reply, 202, req.t('media.pending')).header('retry-after', '5'),
+  failed: (req, reply) => short(reply, 410, req.t('media.failed'))
+}
+
 export async function mediaRoutes (app: FastifyInstance, deps: Deps): Promise<void> {
   app.get('/media/:id', { config: { policy: 'agent' } }, async (req: FastifyRequest, reply: FastifyReply) => {
-    const workspaceId = req.principal!.workspace!.id
-    const { id } = req.params as { id: string }
-    const row = idPattern.test(id) ? findMedia(deps.db, workspaceId, id) : undefined
-    if (row === undefined) return short(reply, 404, req.t('media.notFound'))
-    if (row.status === 'pending') return short(reply, 202, req.t('media.pending')).header('retry-after', '5')
-    if (row.status === 'failed') return short(reply, 410, req.t('media.failed'))
-
-    let file: MediaFile
-    try {
-      file = await openMediaFile(deps.dataDir, workspaceId, row.id, deps.ring)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        req.log.error({ mediaId: row.id }, 'stored media file is missing from data/media')
-        return short(reply, 404, req.t('media.notFound'))
-      }
-      throw err // a file that fails authentication: logged by the error handler, a generic 500
-    }
-    try {
-      const kind: MediaKind = asMediaKind(row.kind) ?? 'document'
-      let type = servedType(kind, row.mimeType)
-      let inline = servedInline(kind) && type !== 'application/octet-stream'
-      if (inline && (kind === 'image' || kind === 'sticker') && !looksLike(type, await file.peek(16))) {
-        req.log.warn({ mediaId: row.id }, 'image bytes do not match their type: served as a download')
-        type = 'application/octet-stream'
-        inline = false
-      }
-      const etag = `"m-${row.id}"`
-      reply
-        .header('content-type', type)
-        .header('x-content-type-options', 'nosniff')
-        .header('content-security-policy', mediaCsp)
-        .header('cache-control', `private, max-age=${cacheSeconds}, immutable`)
-        .header('content-disposition', contentDisposition(inline, safeFileName(row.fileName, type === 'application/octet-stream' ? row.mimeType : type)))
-        .header('accept-ranges', 'bytes')
-        .header('etag', etag)
-      if (req.headers['if-none-match'] === etag) {
-        await file.close()
-        return reply.code(304).send()
-      }
-      const ifRange = req.headers['if-range']
-      const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, file.size) : undefined
-      if (range === 'unsatisfiable') {
-        await file.close()
-        return reply.code(416).header('content-range', `bytes */${file.size}`).header('content-type', 'text/plain; charset=utf-8').send('')
-      }
-      const { start, end } = range ?? { start: 0, end: file.size - 1 }
-      if (range !== undefined) reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`)
-      reply.header('content-length', String(Math.max(0, end - start + 1)))
-      if (req.method === 'HEAD' || file.size === 0) {
-        await file.close()
-        // An empty stream: Fastify's HEAD handling keeps the Content-Length set above for streams.
-        return reply.send(Readable.from([]))
-      }
-      const body = file.stream(start, end)
-      body.on('error', (err) => { req.log.error({ err, mediaId: row.id }, 'media file failed while streaming') })
-      return reply.send(body)
-    } catch (err) {
-      await file.close()
-      throw err
-    }
+    return await serveMedia(deps, req, reply, req.principal!.workspace!.id, (req.params as { id: string }).id, pageAnswers)
   })
+}
+
+/** Streams a media file of the workspace (see the top of this file for every header and status). */
+export async function serveMedia (deps: Deps, req: FastifyRequest, reply: FastifyReply, workspaceId: string, id: string, answers: MediaAnswers): Promise<FastifyReply> {
+  const row = idPattern.test(id) ? findMedia(deps.db, workspaceId, id) : undefined
+  if (row === undefined) return answers.missing(req, reply)
+  if (row.status === 'pending') return answers.pending(req, reply)
+  if (row.status === 'failed') return answers.failed(req, reply)
+
+  let file: MediaFile
+  try {
+    file = await openMediaFile(deps.dataDir, workspaceId, row.id, deps.ring)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      req.log.error({ mediaId: row.id }, 'stored media file is missing from data/media')
+      return answers.missing(req, reply)
+    }
+    throw err // a file that fails authentication: logged by the error handler, a generic 500
+  }
+  try {
+    const kind: MediaKind = asMediaKind(row.kind) ?? 'document'
+    let type = servedType(kind, row.mimeType)
+    let inline = servedInline(kind) && type !== 'application/octet-stream'
+    if (inline && (kind === 'image' || kind === 'sticker') && !looksLike(type, await file.peek(16))) {
+      req.log.warn({ mediaId: row.id }, 'image bytes do not match their type: served as a download')
+      type = 'application/octet-stream'
+      inline = false
+    }
+    const etag = `"m-${row.id}"`
+    reply
+      .header('content-type', type)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', mediaCsp)
+      .header('cache-control', `private, max-age=${cacheSeconds}, immutable`)
+      .header('content-disposition', contentDisposition(inline, safeFileName(row.fileName, type === 'application/octet-stream' ? row.mimeType : type)))
+      .header('accept-ranges', 'bytes')
+      .header('etag', etag)
+    if (req.headers['if-none-match'] === etag) {
+      await file.close()
+      return reply.code(304).send()
+    }
+    const ifRange = req.headers['if-range']
+    const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, file.size) : undefined
+    if (range === 'unsatisfiable') {
+      await file.close()
+      return reply.code(416).header('content-range', `bytes */${file.size}`).header('content-type', 'text/plain; charset=utf-8').send('')
+    }
+    const { start, end } = range ?? { start: 0, end: file.size - 1 }
+    if (range !== undefined) reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`)
+    reply.header('content-length', String(Math.max(0, end - start + 1)))
+    if (req.method === 'HEAD' || file.size === 0) {
+      await file.close()
+      // An empty stream: Fastify's HEAD handling keeps the Content-Length set above for streams.
+      return reply.send(Readable.from([]))
+    }
+    const body = file.stream(start, end)
+    body.on('error', (err) => { req.log.error({ err, mediaId: row.id }, 'media file failed while streaming') })
+    return reply.send(body)
+  } catch (err) {
+    await file.close()
+    throw err
+  }
 }

@@ -120,7 +120,9 @@ export function openApiDocument (app: FastifyInstance, info: DocumentInfo): Reco
         ? { description: typeof description === 'string' ? description : 'An error.', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
         : code === '204'
           ? { description: typeof description === 'string' ? description : 'Done.' }
-          : { description: typeof description === 'string' ? description : 'Success.', content: { 'application/json': { schema: schemaOf(schema) } } }
+          : schema.type === 'string' && schema.format === 'binary'
+            ? { description: typeof description === 'string' ? description : 'The file.', content: { 'application/octet-stream': { schema: schemaOf(schema) } } }
+            : { description: typeof description === 'string' ? description : 'Success.', content: { 'application/json': { schema: schemaOf(schema) } } }
     }
     const hasInput = s.params !== undefined || s.querystring !== undefined || s.body !== undefined || s.headers !== undefined || s.multipart !== undefined
     for (const [code, description] of Object.entries(standardErrors)) {
