@@ -140,6 +140,23 @@ t.test('contacts: create, refuse duplicates, search any spelling, page, update, 
   t.equal(tooLong.statusCode, 422)
   t.same(errorOf(tooLong).details?.map(d => d.field), ['name'])
 
+  // Numbers and emails are whole lists: what is left out goes, another spelling of a kept number stays.
+  const listed = await api(w, 'PATCH', `/api/v1/contacts/${c.id}`, w.agentKey, { phones: ['+55 11 98765-4321', '(21) 99876-5432'], emails: ['lucia@example.com', 'lucia@work.example'] })
+  t.equal(listed.statusCode, 200)
+  t.match(listed.json(), { phones: ['+5511987654321', '+5521998765432'], emails: ['lucia@example.com', 'lucia@work.example'] })
+  t.equal((await api(w, 'POST', '/api/v1/contacts', w.agentKey, { name: 'Someone Else', phones: ['+55 31 99999-0000'], emails: ['else@example.com'] })).statusCode, 201)
+  const clash = await api(w, 'PATCH', `/api/v1/contacts/${c.id}`, w.agentKey, { name: 'Should not stick', phones: ['+55 31 99999-0000'] })
+  t.equal(clash.statusCode, 409, 'a number of another contact')
+  t.equal(errorOf(clash).code, 'duplicate')
+  const unchanged = (await api(w, 'GET', `/api/v1/contacts/${c.id}`, w.agentKey)).json() as { name: string, phones: string[] }
+  t.same([unchanged.name, unchanged.phones], ['Lúcia L. Lima', ['+5511987654321', '+5521998765432']], 'nothing of the refused request changed, the name included')
+  const bad = await api(w, 'PATCH', `/api/v1/contacts/${c.id}`, w.agentKey, { phones: ['12'], emails: [] })
+  t.equal(bad.statusCode, 422)
+  t.same(errorOf(bad).details?.map(d => d.field), ['phones'])
+  t.equal(((await api(w, 'GET', `/api/v1/contacts/${c.id}`, w.agentKey)).json() as { emails: string[] }).emails.length, 2, 'the emails were not cleared either')
+  t.match((await api(w, 'PATCH', `/api/v1/contacts/${c.id}`, w.agentKey, { phones: ['11987654321'], emails: [] })).json(), { phones: ['+5511987654321'], emails: [] }, 'one number, no emails')
+  t.equal(((await api(w, 'GET', `/api/v1/contacts?q=${encodeURIComponent('+55 21 99876-5432')}`, w.agentKey)).json() as { data: unknown[] }).data.length, 0, 'a removed number no longer finds it')
+
   // Custom fields by key, validated like the contact page; one bad value changes nothing.
   const plan = createField(w.deps.db, { userId: w.ownerId, workspaceId: w.ws }, { label: 'Plan', type: 'select', options: 'Basic\nPro' }, w.clock.now())
   const since = createField(w.deps.db, { userId: w.ownerId, workspaceId: w.ws }, { label: 'Customer since', type: 'date', options: '' }, w.clock.now())

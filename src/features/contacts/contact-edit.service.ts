@@ -206,6 +206,69 @@ export function removeEmail (db: Db, workspaceId: string, contactId: string, ema
   }, { behavior: 'immediate' })
 }
 
+type ListResult = { ok: true } | { ok: false, error: string, duplicateOf?: string }
+
+/**
+ * Makes a contact's extra phone numbers exactly `raws` (in any spelling): numbers no longer listed are
+ * removed, new ones added, the same number in another spelling kept. All or nothing: an invalid number,
+ * one another contact has, or too many, and nothing changes. The WhatsApp number is not in this list.
+ */
+export function replacePhones (db: Db, workspaceId: string, contactId: string, raws: readonly string[], actorId: string | null, now: number): ListResult {
+  return db.transaction((tx) => {
+    const c = contactOf(tx, workspaceId, contactId)
+    const country = workspaceCountry(tx, workspaceId)
+    const wanted: Array<{ raw: string, digits: string }> = []
+    for (const raw of raws.filter(r => r.trim() !== '')) {
+      const p = validatePhone(raw, country)
+      if (!p.ok) return p
+      if (c.waId !== null && phoneSpellings(p.value.digits).includes(c.waId)) continue
+      if (!wanted.some(w => phoneSpellings(w.digits).includes(p.value.digits))) wanted.push({ raw, digits: p.value.digits })
+    }
+    if (wanted.length > contactLimits.phones) return { ok: false as const, error: 'contacts.errors.phonesTooMany' }
+    const existing = phonesOf(tx, workspaceId, c.id).map(x => ({ id: x.id, digits: x.phone.replace(/^\+/, '') }))
+    const kept = (digits: string): boolean => existing.some(x => phoneSpellings(digits).includes(x.digits))
+    for (const w of wanted) {
+      if (kept(w.digits)) continue
+      const holder = contactWithPhone(tx, workspaceId, w.digits, c.id)
+      if (holder !== undefined) return { ok: false as const, error: 'contacts.errors.phoneTaken', duplicateOf: holder }
+    }
+    for (const x of existing) if (!wanted.some(w => phoneSpellings(w.digits).includes(x.digits))) removePhone(tx, workspaceId, c.id, x.id, actorId, now)
+    for (const w of wanted) {
+      if (kept(w.digits)) continue
+      const added = addPhone(tx, workspaceId, c.id, w.raw, actorId, now)
+      if (!added.ok) throw new Error(`a checked phone was refused: ${added.error}`)
+    }
+    return { ok: true as const }
+  }, { behavior: 'immediate' })
+}
+
+/** Makes a contact's emails exactly `raws`, like replacePhones: all or nothing. */
+export function replaceEmails (db: Db, workspaceId: string, contactId: string, raws: readonly string[], actorId: string | null, now: number): ListResult {
+  return db.transaction((tx) => {
+    const c = contactOf(tx, workspaceId, contactId)
+    const wanted: string[] = []
+    for (const raw of raws.filter(r => r.trim() !== '')) {
+      const e = validateEmail(raw)
+      if (!e.ok) return e
+      if (!wanted.includes(e.value)) wanted.push(e.value)
+    }
+    if (wanted.length > contactLimits.emails) return { ok: false as const, error: 'contacts.errors.emailsTooMany' }
+    const existing = emailsOf(tx, workspaceId, c.id)
+    for (const w of wanted) {
+      if (existing.some(x => x.email === w)) continue
+      const holder = contactWithEmail(tx, workspaceId, w, c.id)
+      if (holder !== undefined) return { ok: false as const, error: 'contacts.errors.emailTaken', duplicateOf: holder }
+    }
+    for (const x of existing) if (!wanted.includes(x.email)) removeEmail(tx, workspaceId, c.id, x.id, actorId, now)
+    for (const w of wanted) {
+      if (existing.some(x => x.email === w)) continue
+      const added = addEmail(tx, workspaceId, c.id, w, actorId, now)
+      if (!added.ok) throw new Error(`a checked email was refused: ${added.error}`)
+    }
+    return { ok: true as const }
+  }, { behavior: 'immediate' })
+}
+
 /** Puts a workspace label on (or takes it off) a contact. An unknown label is a 404. */
 export function setContactLabel (db: Db, workspaceId: string, contactId: string, labelId: string, on: boolean, actorId: string | null, now: number): boolean {
   return db.transaction((tx) => {

@@ -6,7 +6,7 @@
 //   GET    /api/v1/contacts                              agent  list / search, cursor-paged
 //   POST   /api/v1/contacts                              agent  create
 //   GET    /api/v1/contacts/:contactId                   agent  one contact
-//   PATCH  /api/v1/contacts/:contactId                   agent  name, notes, custom fields
+//   PATCH  /api/v1/contacts/:contactId                   agent  name, notes, custom fields, numbers, emails
 //   DELETE /api/v1/contacts/:contactId                   admin  delete (soft, like the screens)
 //   PUT    /api/v1/contacts/:contactId/labels/:labelId   agent  add a label
 //   DELETE /api/v1/contacts/:contactId/labels/:labelId   agent  remove a label
@@ -17,7 +17,7 @@ import { Type } from '@sinclair/typebox'
 import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
 import { contactRecords, type ContactRecord } from './contact-records.service.js'
 import { clearFieldValue, findFieldByKey, setFieldValue, validateFieldValue } from './contact-fields.service.js'
-import { contactOf, createContact, deleteContacts, renameContact, setContactLabel, setNotes } from './contact-edit.service.js'
+import { contactOf, createContact, deleteContacts, renameContact, replaceEmails, replacePhones, setContactLabel, setNotes } from './contact-edit.service.js'
 import { activities, consents, contactSorts, listContacts, type ContactFilter } from './contacts-list.store.js'
 
 const tags = ['Contacts']
@@ -159,35 +159,50 @@ export async function contactsApi (app: FastifyInstance, deps: Deps): Promise<vo
   app.patch('/api/v1/contacts/:contactId', {
     config: apiConfig('api:agent'),
     schema: {
-      summary: 'Change a contact\'s name, notes or custom fields',
-      description: 'Only what is sent changes. Custom fields go by their key; a bad value refuses the whole request (422, with the field in error.details).',
+      summary: 'Change a contact',
+      description: 'Only what is sent changes: name, notes, custom fields by key, the list of other numbers, the list of emails. Any bad value refuses the whole request and changes nothing (422 with the field in error.details; 409 when a number or email belongs to another contact).',
       operationId: 'updateContact',
       tags,
       params: contactParams,
-      body: Type.Object({ ...writable, fields: fieldsInput }, { additionalProperties: false, minProperties: 1 }),
-      response: { 200: contactSchema, 422: apiError('invalid: a field is not valid (error.details says which).') }
+      body: Type.Object({
+        ...writable,
+        fields: fieldsInput,
+        phones: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 10, description: 'The contact\'s other numbers, all of them: numbers left out are removed (the WhatsApp number is not in this list).' })),
+        emails: Type.Optional(Type.Array(Type.String({ maxLength: 400 }), { maxItems: 10, description: 'All of the contact\'s emails: ones left out are removed.' }))
+      }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: contactSchema, 409: apiError('duplicate: another contact has one of these numbers or emails.'), 422: apiError('invalid: a field is not valid (error.details says which).') }
     }
   }, async (req) => {
     const { contactId } = req.params as { contactId: string }
-    const body = req.body as { name?: string, notes?: string, fields?: Record<string, string | null> }
+    const body = req.body as { name?: string, notes?: string, fields?: Record<string, string | null>, phones?: string[], emails?: string[] }
     const ws = apiPrincipal(req).workspaceId
-    contactOf(deps.db, ws, contactId)
-    const errors: Record<string, string> = {}
-    // Every field is checked before any is written: a request with one bad value changes nothing.
-    const fields = Object.entries(body.fields ?? {}).map(([key, value]) => ({ key, value, field: findFieldByKey(deps.db, ws, key) }))
-    for (const f of fields) {
-      if (f.field === undefined) errors[`fields.${f.key}`] = 'api.errors.unknownField'
-      else if (f.value !== null && f.value.trim() !== '') { const v = validateFieldValue(f.field, f.value); if (!v.ok) errors[`fields.${f.key}`] = v.error }
-    }
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors)
-    for (const f of fields) {
-      if (f.field === undefined) continue
-      if (f.value === null || f.value.trim() === '') clearFieldValue(deps.db, ws, contactId, f.field, null, now())
-      else setFieldValue(deps.db, ws, contactId, f.field, f.value, null, now())
-    }
-    if (body.name !== undefined) { const r = renameContact(deps.db, ws, contactId, body.name, null, now()); if (!r.ok) errors.name = r.error }
-    if (body.notes !== undefined) { const r = setNotes(deps.db, ws, contactId, body.notes, null, now()); if (!r.ok) errors.notes = r.error }
-    if (Object.keys(errors).length > 0) throw new ValidationError(errors)
+    const at = now()
+    // One transaction: any refusal (thrown) leaves the contact exactly as it was.
+    deps.db.transaction((tx) => {
+      contactOf(tx, ws, contactId)
+      const errors: Record<string, string> = {}
+      const fields = Object.entries(body.fields ?? {}).map(([key, value]) => ({ key, value, field: findFieldByKey(tx, ws, key) }))
+      for (const f of fields) {
+        if (f.field === undefined) errors[`fields.${f.key}`] = 'api.errors.unknownField'
+        else if (f.value !== null && f.value.trim() !== '') { const v = validateFieldValue(f.field, f.value); if (!v.ok) errors[`fields.${f.key}`] = v.error }
+      }
+      if (body.name !== undefined) { const r = renameContact(tx, ws, contactId, body.name, null, at); if (!r.ok) errors.name = r.error }
+      if (body.notes !== undefined) { const r = setNotes(tx, ws, contactId, body.notes, null, at); if (!r.ok) errors.notes = r.error }
+      for (const [list, replace] of [['phones', replacePhones], ['emails', replaceEmails]] as const) {
+        const raws = body[list]
+        if (raws === undefined) continue
+        const r = replace(tx, ws, contactId, raws, null, at)
+        if (r.ok) continue
+        if (r.duplicateOf !== undefined) throw new DuplicateError(r.error)
+        errors[list] = r.error
+      }
+      if (Object.keys(errors).length > 0) throw new ValidationError(errors)
+      for (const f of fields) {
+        if (f.field === undefined) continue
+        if (f.value === null || f.value.trim() === '') clearFieldValue(tx, ws, contactId, f.field, null, at)
+        else setFieldValue(tx, ws, contactId, f.field, f.value, null, at)
+      }
+    }, { behavior: 'immediate' })
     return one(deps, req, contactId)
   })
 
