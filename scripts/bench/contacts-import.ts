@@ -22,8 +22,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import { loadConfig } from '../../src/config/load-config.js'
-import { createDeps, openStorage } from '../../src/deps.js'
 import { workspaces } from '../../src/db/schema.js'
 import { createUserFromCli } from '../../src/features/auth/auth.service.js'
 import { createField } from '../../src/features/contacts/contact-fields.service.js'
@@ -31,9 +29,7 @@ import { upsertWhatsAppContact } from '../../src/features/contacts/contacts.serv
 import { createContact } from '../../src/features/contacts/contact-edit.service.js'
 import { findImport } from '../../src/features/contacts/import.store.js'
 import { mappingView, runImport, startImport, uploadImport } from '../../src/features/contacts/import.service.js'
-import { resolveAssets } from '../../src/platform/assets.js'
-import { Keyring, randomKey } from '../../src/platform/crypto/index.js'
-import { createLogger } from '../../src/platform/logger.js'
+import { openBenchDeps } from './bench-deps.js'
 
 const rows = Number(process.env.BENCH_ROWS ?? 100_000)
 const existingShare = Number(process.env.BENCH_EXISTING ?? 0.05)
@@ -101,13 +97,7 @@ function csvText (): { text: string, existing: number[] } {
 async function main (): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weltra-bench-import-'))
   try {
-    const loaded = loadConfig({ flags: { 'storage.data_dir': dataDir, 'log.level': 'warn', 'security.master_key': randomKey().toString('base64') }, env: {}, readFile: () => { throw new Error('no config file') }, exists: () => false })
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
-    const config = loaded.config
-    const assets = resolveAssets(join(dataDir, '.runtime'))
-    const ring = Keyring.fromBase64(config.security.master_key)
-    const storage = openStorage(config, assets, ring)
-    const deps = createDeps({ config, storage, ring, keyStatus: { source: 'config' }, assets, log: createLogger('warn') })
+    const { storage, deps } = openBenchDeps(dataDir, { logLevel: 'warn' })
     if (process.env.BENCH_CACHE !== undefined) storage.sqlite.pragma(`cache_size = ${process.env.BENCH_CACHE}`)
     const pragmas = { journal: storage.sqlite.pragma('journal_mode', { simple: true }), synchronous: storage.sqlite.pragma('synchronous', { simple: true }) }
 

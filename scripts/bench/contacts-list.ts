@@ -13,17 +13,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config/load-config.js'
 import { contactEmails, contactFieldValues, contactLabels, contactPhones, labels } from '../../src/db/schema.js'
-import { createDeps, openStorage } from '../../src/deps.js'
 import { createUserFromCli } from '../../src/features/auth/auth.service.js'
 import { createSession } from '../../src/features/auth/sessions.service.js'
 import { createField, validateFieldValue } from '../../src/features/contacts/contact-fields.service.js'
 import { emailIndex, phoneIndex, waIdIndexOf } from '../../src/features/contacts/phone.js'
-import { resolveAssets } from '../../src/platform/assets.js'
-import { Keyring, randomKey } from '../../src/platform/crypto/index.js'
-import { createLogger } from '../../src/platform/logger.js'
 import { insertContact } from '../../src/features/contacts/contacts.store.js'
+import { openBenchDeps } from './bench-deps.js'
 
 const total = Number(process.env.BENCH_CONTACTS ?? 100_000)
 const requests = Number(process.env.BENCH_REQUESTS ?? 400)
@@ -44,13 +40,7 @@ const surnames = ['Silva', 'Santos', 'Oliveira', 'Souza', 'Lima', 'Pereira', 'Fe
 async function main (): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weltra-bench-contacts-'))
   try {
-    const loaded = loadConfig({ flags: { 'storage.data_dir': dataDir, 'log.level': 'warn', 'security.master_key': randomKey().toString('base64') }, env: {}, readFile: () => { throw new Error('no config file') }, exists: () => false })
-    if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
-    const config = loaded.config
-    const assets = resolveAssets(join(dataDir, '.runtime'))
-    const ring = Keyring.fromBase64(config.security.master_key)
-    const storage = openStorage(config, assets, ring)
-    const deps = createDeps({ config, storage, ring, keyStatus: { source: 'config' }, assets, log: createLogger('warn') })
+    const { storage, deps } = openBenchDeps(dataDir, { logLevel: 'warn' })
     const owner = await createUserFromCli(deps, { name: 'Bench Owner', email: 'bench@example.com', password: 'correct horse battery staple', owner: true, workspaceName: 'Bench shop' })
     if (!owner.ok) throw new Error('could not create the owner')
     const ws = owner.value.workspaceId!

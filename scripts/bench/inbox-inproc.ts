@@ -3,23 +3,14 @@
 // generator. `node --import=tsx --cpu-prof scripts/bench/inbox-inproc.ts <data dir> [route] [n]`
 // with route one of: list, thread, label, name, surname. Prints the mean and p95 per request.
 import { join } from 'node:path'
-import { loadConfig } from '../../src/config/load-config.js'
-import { createDeps, openStorage, resolveMasterKey } from '../../src/deps.js'
 import { buildApp } from '../../src/app.js'
 import { createSession } from '../../src/features/auth/sessions.service.js'
-import { resolveAssets } from '../../src/platform/assets.js'
-import { createLogger } from '../../src/platform/logger.js'
+import { openBenchDeps } from './bench-deps.js'
 
 const dataDir = process.argv[2] ?? ''
 const route = process.argv[3] ?? 'list'
 const n = Number(process.argv[4] ?? 400)
-const configResult = loadConfig({ flags: { 'storage.data_dir': dataDir, 'log.level': 'silent' }, env: {}, readFile: () => '', exists: () => false })
-if (!configResult.ok) throw new Error(configResult.errors.join('\n'))
-const config = configResult.config
-const assets = resolveAssets(join(dataDir, '..', '.runtime-src'))
-const { ring, status } = resolveMasterKey(config, dataDir)
-const storage = openStorage(config, assets, ring)
-const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log: createLogger('silent') })
+const { storage, deps } = openBenchDeps(dataDir, { runtimeDir: join(dataDir, '..', '.runtime-src') })
 const app = await buildApp(deps)
 const q = storage.sqlite
 const ws = (q.prepare('SELECT id FROM workspaces LIMIT 1').get() as { id: string }).id

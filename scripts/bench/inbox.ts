@@ -30,17 +30,15 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import Database from 'better-sqlite3'
-import { loadConfig } from '../../src/config/load-config.js'
-import { createDeps, databaseFile, openStorage, resolveMasterKey } from '../../src/deps.js'
+import { databaseFile } from '../../src/deps.js'
 import { createSession } from '../../src/features/auth/sessions.service.js'
 import { contactById } from '../../src/features/inbox/conversations.store.js'
-import { resolveAssets } from '../../src/platform/assets.js'
 import { hash53 } from '../../src/platform/crypto/index.js'
-import { createLogger } from '../../src/platform/logger.js'
 import { ensureSeed, type SeedSize } from './inbox-seed.js'
 import type { LoadResult } from './inbox-load.js'
 import type { LiveResult } from './inbox-live.js'
 import { benchServer } from './server-command.js'
+import { openBenchDeps } from './bench-deps.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const quick = process.env.BENCH_QUICK === '1'
@@ -85,13 +83,7 @@ const copySeconds = (performance.now() - copyStart) / 1000
 const dbBytes = statSync(databaseFile(dataDir)).size
 
 // ── sessions and samples (the app's own session service) ──
-const configResult = loadConfig({ flags: { 'storage.data_dir': dataDir, 'log.level': 'silent' }, env: {}, readFile: () => '', exists: () => false })
-if (!configResult.ok) throw new Error(configResult.errors.join('\n'))
-const config = configResult.config
-const assets = resolveAssets(join(dir, '.runtime-src'))
-const { ring, status } = resolveMasterKey(config, dataDir)
-const storage = openStorage(config, assets, ring)
-const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log: createLogger('silent') })
+const { storage, deps } = openBenchDeps(dataDir, { runtimeDir: join(dir, '.runtime-src') })
 const ws = meta.workspaceId
 const now = Date.now()
 const cookieOf = (userId: string): string => `weltra_session=${createSession(deps.db, { userId, workspaceId: ws, twoFactorVerified: true, userAgent: 'bench' }, now).token}`

@@ -5,28 +5,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig } from '../../src/config/load-config.js'
-import { createDeps, openStorage, resolveMasterKey } from '../../src/deps.js'
 import { createChannel } from '../../src/features/channels/channels.service.js'
 import { createUserFromCli } from '../../src/features/auth/auth.service.js'
 import { insertWebhookEvent } from '../../src/features/webhooks/webhook-events.store.js'
 import { processPendingBatch } from '../../src/features/webhooks/webhook-processor.js'
-import { resolveAssets } from '../../src/platform/assets.js'
-import { createLogger } from '../../src/platform/logger.js'
+import { openBenchDeps } from './bench-deps.js'
 
 const n = Number(process.argv[2] ?? 5000)
 const root = join(import.meta.dirname, '..', '..')
 const dir = mkdtempSync(join(tmpdir(), 'weltra-bench-proc-'))
 const dataDir = join(dir, 'data')
-const result = loadConfig({ flags: { 'storage.data_dir': dataDir, 'log.level': 'silent' }, env: {}, readFile: () => '', exists: () => false })
-if (!result.ok) throw new Error(result.errors.join('\n'))
-const config = result.config
 const { mkdirSync } = await import('node:fs')
 mkdirSync(dataDir, { recursive: true })
-const assets = resolveAssets(join(dataDir, '.runtime-src'))
-const { ring, status } = resolveMasterKey(config, dataDir)
-const storage = openStorage(config, assets, ring)
-const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log: createLogger(process.env.LOG ?? 'silent') })
+const { storage, deps } = openBenchDeps(dataDir, { logLevel: process.env.LOG ?? 'silent' })
 const owner = await createUserFromCli(deps, { name: 'Bench', email: 'bench@example.com', password: 'bench passphrase for load', owner: true, workspaceName: 'Bench' })
 if (!owner.ok) throw new Error('setup failed')
 const ws = owner.value.workspaceId!

@@ -22,14 +22,12 @@ import { createServer } from 'node:net'
 import { cpus, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { loadConfig } from '../../src/config/load-config.js'
-import { createDeps, databaseFile, openStorage, resolveMasterKey } from '../../src/deps.js'
+import { databaseFile } from '../../src/deps.js'
 import { createChannel } from '../../src/features/channels/channels.service.js'
 import { createUserFromCli } from '../../src/features/auth/auth.service.js'
-import { resolveAssets } from '../../src/platform/assets.js'
-import { createLogger } from '../../src/platform/logger.js'
 import type { PhaseResult } from './webhook-load.js'
 import { benchServer } from './server-command.js'
+import { openBenchDeps } from './bench-deps.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const secret = 'bench-app-secret'
@@ -75,14 +73,8 @@ function fsyncMillis (): { p50: number, p99: number } {
 const fsync = fsyncMillis()
 
 // Prepare the data directory with one workspace and one channel (the server then finds them).
-const result = loadConfig({ flags: { 'storage.data_dir': dataDir, 'log.level': 'silent' }, env: {}, readFile: () => '', exists: () => false })
-if (!result.ok) throw new Error(result.errors.join('\n'))
-const config = result.config
 execFileSync(serverCmd, [...serverArgs, 'migrate', '--data-dir', dataDir], { cwd: root, stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } })
-const assets = resolveAssets(join(dataDir, '.runtime-src'))
-const { ring, status } = resolveMasterKey(config, dataDir)
-const storage = openStorage(config, assets, ring)
-const deps = createDeps({ config, storage, ring, keyStatus: status, assets, log: createLogger('silent') })
+const { storage, deps } = openBenchDeps(dataDir)
 const owner = await createUserFromCli(deps, { name: 'Bench', email: 'bench@example.com', password: 'bench passphrase for load', owner: true, workspaceName: 'Bench' })
 if (!owner.ok) throw new Error('setup failed')
 const channel = createChannel(deps.db, owner.value.workspaceId!, { name: 'Bench', wabaId: '1', phoneNumberId, accessToken: 'EAAG-bench-0000', appSecret: secret, graphApiVersion: 'v25.0' }, Date.now())

@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
-import { apiConfig, apiError, apiPrincipal, Id, iso, Nullable, Time } from '../../platform/http/api.js'
+import { apiConfig, apiError, apiPrincipal, Id, iso, Nullable, OneOf, Time } from '../../platform/http/api.js'
 import { NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import { callbackInfo, channelPage, connectChannel, listChannels, webhookState } from './channels.service.js'
 import type { ChannelSummary } from './channels.service.js'
@@ -26,7 +26,7 @@ const channelSchema = Type.Object({
   phone_number_id: Type.String(),
   status: Type.String({ description: 'active, or why sends are held (token_invalid, disconnected …).' }),
   status_detail: Nullable(Type.String()),
-  webhook: Type.Object({ state: Type.Union([Type.Literal('waiting'), Type.Literal('verified'), Type.Literal('receiving')], { description: 'waiting: Meta has not verified the callback URL yet; verified: it has, nothing received yet; receiving: deliveries arrive.' }), last_received_at: Nullable(Time()) }),
+  webhook: Type.Object({ state: OneOf(['waiting', 'verified', 'receiving'], 'waiting: Meta has not verified the callback URL yet; verified: it has, nothing received yet; receiving: deliveries arrive.'), last_received_at: Nullable(Time()) }),
   quality_rating: Nullable(Type.String()),
   messaging_tier: Nullable(Type.String()),
   access_token_last4: Nullable(Type.String()),

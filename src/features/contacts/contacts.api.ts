@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
 import { AppError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import { Type } from '@sinclair/typebox'
-import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
+import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, OneOf, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
 import { contactRecords, type ContactRecord } from './contact-records.service.js'
 import { clearFieldValue, findFieldByKey, setFieldValue, validateFieldValue } from './contact-fields.service.js'
 import { contactOf, createContact, deleteContacts, renameContact, replaceEmails, replacePhones, setContactLabel, setNotes } from './contact-edit.service.js'
@@ -35,7 +35,7 @@ const contactSchema = Type.Object({
   labels: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
   notes: Nullable(Type.String(), 'Private notes of the team.'),
   consent: Type.Object({
-    state: Type.Union([Type.Literal('unknown'), Type.Literal('opted_in'), Type.Literal('opted_out')], { description: 'Marketing consent: templates are refused when opted_out.' }),
+    state: OneOf(consents, 'Marketing consent: templates are refused when opted_out.'),
     source: Nullable(Type.String()),
     at: Nullable(Time())
   }),
@@ -77,8 +77,6 @@ const fieldsInput = Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Nu
   description: 'Custom field values by field key (Settings → Contact fields), checked as the contact page checks them (numbers, dates, options, URLs); null or "" clears one.'
 }))
 
-const lit = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map(v => Type.Literal(v)), description === undefined ? {} : { description })
-
 type Req = FastifyRequest
 
 /** One contact of the key's workspace as JSON (404 when it is not there). */
@@ -107,9 +105,9 @@ export async function contactsApi (app: FastifyInstance, deps: Deps): Promise<vo
       querystring: Type.Object({
         q: Type.Optional(Type.String({ maxLength: 100, description: 'A name fragment, a phone number or an email.' })),
         label_id: Type.Optional(Id('Only contacts with this label.')),
-        consent: Type.Optional(lit(consents, 'Only contacts in this consent state.')),
-        activity: Type.Optional(lit(activities, 'When the customer last wrote: within 7d, 30d, 90d, older, or never.')),
-        sort: Type.Optional(lit(contactSorts, 'name (default), recent (last written first) or created (newest first).')),
+        consent: Type.Optional(OneOf(consents, 'Only contacts in this consent state.')),
+        activity: Type.Optional(OneOf(activities, 'When the customer last wrote: within 7d, 30d, 90d, older, or never.')),
+        sort: Type.Optional(OneOf(contactSorts, 'name (default), recent (last written first) or created (newest first).')),
         ...pageQuery
       }, { additionalProperties: false }),
       response: { 200: pageSchema(contactSchema) }

@@ -301,34 +301,26 @@ export async function contactsRoutes (app: FastifyInstance, deps: Deps): Promise
     return fieldPartial(req, reply, contactId, f, false, result.ok ? undefined : { value: raw, message: req.t(result.error) })
   })
 
-  // Phones, emails and labels: each POST answers with its section.
-  app.post<{ Params: { contactId: string } }>('/contacts/:contactId/phones', { config: { policy: 'agent' } }, async (req, reply) => {
-    const actor = actorOf(req)
-    const contact = contactOf(deps.db, actor.workspaceId, req.params.contactId)
-    const remove = field(req, 'remove', 40)
-    if (remove !== '') {
-      if (!isId(remove)) throw new NotFoundError()
-      removePhone(deps.db, actor.workspaceId, contact.id, remove, actor.userId, now())
-      return partReply(req, reply, contact.id, 'phones', 'contacts/_phones')
-    }
-    const raw = field(req, 'phone', 100)
-    const result = addPhone(deps.db, actor.workspaceId, contact.id, raw, actor.userId, now())
-    return partReply(req, reply, contact.id, 'phones', 'contacts/_phones', result.ok ? undefined : { values: { phone: raw, duplicateOf: result.duplicateOf ?? '' }, errors: { phone: req.t(result.error) } })
-  })
-
-  app.post<{ Params: { contactId: string } }>('/contacts/:contactId/emails', { config: { policy: 'agent' } }, async (req, reply) => {
-    const actor = actorOf(req)
-    const contact = contactOf(deps.db, actor.workspaceId, req.params.contactId)
-    const remove = field(req, 'remove', 40)
-    if (remove !== '') {
-      if (!isId(remove)) throw new NotFoundError()
-      removeEmail(deps.db, actor.workspaceId, contact.id, remove, actor.userId, now())
-      return partReply(req, reply, contact.id, 'emails', 'contacts/_emails')
-    }
-    const raw = field(req, 'email', 400)
-    const result = addEmail(deps.db, actor.workspaceId, contact.id, raw, actor.userId, now())
-    return partReply(req, reply, contact.id, 'emails', 'contacts/_emails', result.ok ? undefined : { values: { email: raw, duplicateOf: result.duplicateOf ?? '' }, errors: { email: req.t(result.error) } })
-  })
+  // Phones, emails and labels: each POST answers with its section (`remove` an id, or add the typed value).
+  const lists = [
+    { part: 'phones', view: 'contacts/_phones', input: 'phone', max: 100, add: addPhone, remove: removePhone },
+    { part: 'emails', view: 'contacts/_emails', input: 'email', max: 400, add: addEmail, remove: removeEmail }
+  ] as const
+  for (const list of lists) {
+    app.post<{ Params: { contactId: string } }>(`/contacts/:contactId/${list.part}`, { config: { policy: 'agent' } }, async (req, reply) => {
+      const actor = actorOf(req)
+      const contact = contactOf(deps.db, actor.workspaceId, req.params.contactId)
+      const remove = field(req, 'remove', 40)
+      if (remove !== '') {
+        if (!isId(remove)) throw new NotFoundError()
+        list.remove(deps.db, actor.workspaceId, contact.id, remove, actor.userId, now())
+        return partReply(req, reply, contact.id, list.part, list.view)
+      }
+      const raw = field(req, list.input, list.max)
+      const result = list.add(deps.db, actor.workspaceId, contact.id, raw, actor.userId, now())
+      return partReply(req, reply, contact.id, list.part, list.view, result.ok ? undefined : { values: { [list.input]: raw, duplicateOf: result.duplicateOf ?? '' }, errors: { [list.input]: req.t(result.error) } })
+    })
+  }
 
   app.post<{ Params: { contactId: string } }>('/contacts/:contactId/labels', { config: { policy: 'agent' } }, async (req, reply) => {
     const actor = actorOf(req)

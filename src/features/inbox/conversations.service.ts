@@ -949,7 +949,7 @@ export function markRead (deps: Pick<Deps, 'db' | 'clock' | 'events' | 'config' 
 }
 
 /** Assigns a conversation to a member of its workspace, or unassigns it (null). */
-export function assignConversation (deps: D, actor: InboxActor, conversationId: string, assigneeId: string | null): void {
+export function assignConversation (deps: D, actor: Pick<InboxActor, 'workspaceId'>, conversationId: string, assigneeId: string | null): void {
   const conversation = conversationOf(deps, actor, conversationId)
   if (assigneeId !== null && memberOf(deps.db, actor.workspaceId, assigneeId) === undefined) throw new ValidationError({ assignee: 'inbox.errors.notMember' })
   if (conversation.assigneeId === assigneeId) return
@@ -1010,7 +1010,7 @@ export function parseLocalDateTime (value: string, timeZone: string): number | u
 }
 
 /** Sets a conversation's status; snoozed needs `until` in the future. */
-export function setStatus (deps: D, actor: InboxActor, conversationId: string, status: Status, until?: number): void {
+export function setStatus (deps: D, actor: Pick<InboxActor, 'workspaceId'>, conversationId: string, status: Status, until?: number): void {
   const conversation = conversationOf(deps, actor, conversationId)
   const now = deps.clock.now()
   if (status === 'snoozed' && (until === undefined || until <= now)) throw new ValidationError({ until: 'inbox.errors.snoozeFuture' })
@@ -1070,7 +1070,7 @@ export function createLabel (deps: D, actor: InboxActor, rawName: string, conver
 }
 
 /** Adds or removes a label of the workspace on a conversation. */
-export function setLabel (deps: D, actor: InboxActor, conversationId: string, labelId: string, on: boolean): void {
+export function setLabel (deps: D, actor: Pick<InboxActor, 'workspaceId'>, conversationId: string, labelId: string, on: boolean): void {
   const conversation = conversationOf(deps, actor, conversationId)
   const label = isId(labelId) ? findLabel(deps.db, actor.workspaceId, labelId) : undefined
   if (label === undefined) throw new NotFoundError()

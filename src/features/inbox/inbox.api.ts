@@ -17,11 +17,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
 import type { ApiPrincipal } from '../../platform/http/access.js'
-import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
+import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, OneOf, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
 import { AppError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import { sha256Base64Url } from '../../platform/crypto/index.js'
 import { displayName } from '../contacts/contact-page.service.js'
-import { assignConversation, conversationOf, cursorText, listSearch, parseCursor, setLabel, setStatus, type InboxActor, type Status } from './conversations.service.js'
+import { assignConversation, conversationOf, cursorText, listSearch, parseCursor, setLabel, setStatus, type Status } from './conversations.service.js'
 import { listConversations, threadMessages } from './conversations.store.js'
 import { sendFromComposer, sendTemplate, templateForm, type ComposerActor, type ComposerErrors, type SendResult } from './composer.service.js'
 import { listChannels } from '../channels/channels.service.js'
@@ -33,11 +33,10 @@ import multipart from '@fastify/multipart'
 import { serveMedia, type MediaAnswers } from '../media/media.routes.js'
 
 const statuses = ['open', 'pending', 'snoozed', 'resolved'] as const
-const lit = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map(v => Type.Literal(v)), description === undefined ? {} : { description })
 
 const conversationSchema = Type.Object({
   id: Type.String(),
-  status: lit(statuses),
+  status: OneOf(statuses),
   channel_id: Type.String({ description: 'The WhatsApp number (channel) it is on.' }),
   contact: Type.Object({
     id: Type.String(),
@@ -48,7 +47,7 @@ const conversationSchema = Type.Object({
   labels: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
   unread_count: Type.Integer({ description: 'Customer messages nobody has opened yet.' }),
   window: Type.Object({
-    state: lit(['open', 'closing', 'closed', 'none'] as const, 'The 24-hour customer service window: free-form replies only while open or closing; otherwise a template.'),
+    state: OneOf(['open', 'closing', 'closed', 'none'] as const, 'The 24-hour customer service window: free-form replies only while open or closing; otherwise a template.'),
     closes_at: Nullable(Time())
   }),
   snoozed_until: Nullable(Time()),
@@ -61,7 +60,7 @@ const conversationSchema = Type.Object({
 const messageSchema = Type.Object({
   id: Type.String(),
   conversation_id: Type.String(),
-  direction: lit(['in', 'out', 'note'] as const, 'in: from the customer; out: from the team; note: private, never sent.'),
+  direction: OneOf(['in', 'out', 'note'] as const, 'in: from the customer; out: from the team; note: private, never sent.'),
   type: Type.String({ description: 'text, image, video, audio, document, sticker, location, contacts, interactive, button, reaction, order, template, system, unsupported …' }),
   text: Nullable(Type.String(), 'The text a person reads: the text, a caption, a button label.'),
   body: Type.Record(Type.String(), Type.Unknown(), { description: 'The message as WhatsApp described it, without Meta\'s media ids.' }),
@@ -139,11 +138,6 @@ const labelParams = Type.Object({ conversationId: Id('The conversation\'s id.'),
 const tags = ['Conversations']
 const messageTags = ['Messages']
 
-/** The inbox services act for a member; an API key is none, and these services only use its workspace. */
-function inboxActor (key: ApiPrincipal): InboxActor {
-  return { userId: '', workspaceId: key.workspaceId, role: key.role }
-}
-
 function composerActor (key: ApiPrincipal): ComposerActor {
   return { userId: null, workspaceId: key.workspaceId, role: key.role, name: key.name }
 }
@@ -216,7 +210,7 @@ export async function inboxApi (app: FastifyInstance, deps: Deps): Promise<void>
       operationId: 'listConversations',
       tags,
       querystring: Type.Object({
-        status: Type.Optional(lit(statuses, 'open (default), pending, snoozed or resolved.')),
+        status: Type.Optional(OneOf(statuses, 'open (default), pending, snoozed or resolved.')),
         assignee_id: Type.Optional(Id('Only conversations assigned to this member.')),
         unassigned: Type.Optional(Type.Boolean({ description: 'true: only conversations nobody is assigned to.' })),
         label_id: Type.Optional(Id('Only conversations with this label.')),
@@ -254,7 +248,7 @@ export async function inboxApi (app: FastifyInstance, deps: Deps): Promise<void>
       tags,
       params: conversationParams,
       body: Type.Object({
-        status: Type.Optional(lit(statuses)),
+        status: Type.Optional(OneOf(statuses)),
         snoozed_until: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time, for status snoozed.' })),
         assignee_id: Type.Optional(Nullable(Id('A member of the workspace.')))
       }, { additionalProperties: false, minProperties: 1 }),
@@ -263,7 +257,7 @@ export async function inboxApi (app: FastifyInstance, deps: Deps): Promise<void>
   }, async (req) => {
     const { conversationId } = req.params as { conversationId: string }
     const body = req.body as { status?: Status, snoozed_until?: string, assignee_id?: string | null }
-    const actor = inboxActor(apiPrincipal(req))
+    const actor = apiPrincipal(req)
     conversationOf(deps, actor, conversationId)
     let until: number | undefined
     if (body.snoozed_until !== undefined) {
@@ -284,7 +278,7 @@ export async function inboxApi (app: FastifyInstance, deps: Deps): Promise<void>
     response: conversationSchema,
     apply: (req, labelId, on) => {
       const { conversationId } = req.params as { conversationId: string }
-      setLabel(deps, inboxActor(apiPrincipal(req)), conversationId, labelId, on)
+      setLabel(deps, apiPrincipal(req), conversationId, labelId, on)
       return one(req, conversationId)
     }
   })
@@ -304,7 +298,7 @@ export async function inboxApi (app: FastifyInstance, deps: Deps): Promise<void>
     const { conversationId } = req.params as { conversationId: string }
     const q = req.query as { cursor?: string, limit?: number }
     const key = apiPrincipal(req)
-    const conversation = conversationOf(deps, inboxActor(key), conversationId)
+    const conversation = conversationOf(deps, key, conversationId)
     const before = q.cursor === undefined ? undefined : parseCursor(q.cursor)
     if (q.cursor !== undefined && before === undefined) throw new ValidationError({ cursor: 'api.errors.badCursor' })
     const page = threadMessages(deps.db, key.workspaceId, conversation.id, { before, limit: q.limit ?? 50 })
@@ -370,7 +364,7 @@ export async function inboxApi (app: FastifyInstance, deps: Deps): Promise<void>
   }, async (req, reply) => {
     const { conversationId } = req.params as { conversationId: string }
     const key = apiPrincipal(req)
-    conversationOf(deps, inboxActor(key), conversationId)
+    conversationOf(deps, key, conversationId)
     if (!req.isMultipart()) throw new AppError(415, 'unsupported_media_type', 'api.errors.multipart')
     const form = await readComposerForm(req)
     if (form.file === undefined) throw new ValidationError({ file: 'api.errors.fileRequired' })

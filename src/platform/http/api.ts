@@ -1,7 +1,7 @@
 // Shared pieces of the public API's routes (/api/v1): the route config (policy and the per-key rate
 // limit), the caller, and the JSON Schema fragments every resource uses (ids, times, cursor pages).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { Type, type TNull, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
+import { Type, type TLiteral, type TNull, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { UnauthorizedError } from './errors.js'
 import { errorSchema } from './openapi.js'
 import type { ApiPrincipal } from './access.js'
@@ -25,6 +25,10 @@ export const idPattern = '^[0-9A-HJKMNP-TV-Z]{26}$'
 
 /** An id (path parameter, query parameter or property). */
 export const Id = (description: string): TString => Type.String({ pattern: idPattern, description })
+
+/** One of these strings (an enum, as OpenAPI shows it). */
+export const OneOf = <T extends string>(values: readonly T[], description?: string): TUnion<Array<TLiteral<T>>> =>
+  Type.Union(values.map(v => Type.Literal(v)), description === undefined ? {} : { description })
 
 /** A value or null. */
 export const Nullable = <T extends TSchema>(schema: T, description?: string): TUnion<[T, TNull]> =>
