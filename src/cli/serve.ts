@@ -13,6 +13,7 @@ import { createLogger, type Log } from '../platform/logger.js'
 import { acquirePidFile, releasePidFile } from './pid-file.js'
 import { createTransport } from '../platform/mail/transports.js'
 import { startMailWorker } from '../features/mail/mail.worker.js'
+import { startHooksWorker } from '../features/hooks/hooks.worker.js'
 import { startMediaWorker } from '../features/media/media.worker.js'
 import { startOutboundWorker } from '../features/outbound/outbound.worker.js'
 import { startWebhookProcessor } from '../features/webhooks/webhook-processor.js'
@@ -72,6 +73,9 @@ export async function start (config: Config, log: Log = createLogger(config.log.
   const outboundWorker = startOutboundWorker(deps)
   // Runs contact imports that were started (and resumes one a restart interrupted).
   const importWorker = startImportWorker(deps)
+  // Tells the workspace's own systems what happened (outgoing webhooks), and retries what they missed.
+  const hooksWorker = startHooksWorker(deps)
+  const stopHooksKicking = (['message.created', 'message.updated', 'conversation.updated'] as const).map(name => deps.events.on(name, () => hooksWorker.kick()))
   const stopOutboundKicking = [
     deps.events.on('outbox.queued', () => outboundWorker.kick()),
     deps.events.on('channel.changed', () => outboundWorker.kick())
@@ -99,6 +103,8 @@ export async function start (config: Config, log: Log = createLogger(config.log.
         stopMediaKicking()
         await mediaWorker.stop()
         await importWorker.stop()
+        for (const off of stopHooksKicking) off()
+        await hooksWorker.stop()
         await transport.close?.()
         try { checkpoint(storage.sqlite) } catch (err) { log.error({ err }, 'final checkpoint failed') }
         storage.sqlite.close()

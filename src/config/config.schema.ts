@@ -120,6 +120,17 @@ export const ConfigSchema = Type.Object({
       description: 'Hosts media may be downloaded from (https only; "*." matches subdomains). Private and loopback addresses are always refused, except graph_base_url.'
     })
   }, { additionalProperties: false }),
+  outgoing_webhooks: Type.Object({
+    allow_private_addresses: Type.Boolean({
+      default: false,
+      description: 'Let workspaces send webhooks to private, loopback and link-local addresses (your own network). Off: only public addresses are reached, so a webhook URL cannot be used to probe this server\'s network.'
+    }),
+    allow_http: Type.Boolean({
+      default: false,
+      description: 'Accept webhook URLs without TLS (http://). Off: https only, since deliveries carry customer messages.'
+    }),
+    timeout_seconds: Type.Integer({ default: 10, minimum: 1, maximum: 60, description: 'How long a receiver may take to answer one delivery before it counts as failed and is retried.' })
+  }, { additionalProperties: false }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
       default: 'info',

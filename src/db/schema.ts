@@ -686,3 +686,78 @@ export const apiKeys = sqliteTable('api_keys', {
   uniqueIndex('api_keys_workspace_id').on(t.workspaceId, t.id),
   index('api_keys_workspace_created').on(t.workspaceId, t.createdAt)
 ])
+
+// ── outgoing webhooks ────────────────────────────────────────────────────
+/**
+ * A URL of the workspace's own systems that is told about events (message received, conversation
+ * resolved, …). The URL may carry credentials in its query, and the secret signs every delivery, so
+ * both are encrypted. `previous_secret` still signs deliveries until `previous_secret_until` after a
+ * rotation, so a receiver can switch secrets without missing one.
+ */
+export const webhookSubscriptions = sqliteTable('webhook_subscriptions', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  url: encryptedText('webhook_subscriptions.url').notNull(),
+  description: text().notNull().default(''),
+  /** JSON array of event types. */
+  events: text({ mode: 'json' }).$type<string[]>().notNull(),
+  secret: encryptedText('webhook_subscriptions.secret').notNull(),
+  previousSecret: encryptedText('webhook_subscriptions.previous_secret'),
+  previousSecretUntil: timestampMs(),
+  active: integer({ mode: 'boolean' }).notNull().default(true),
+  createdBy: text().references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestampMs().notNull(),
+  updatedAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('webhook_subscriptions_workspace_id').on(t.workspaceId, t.id)
+])
+
+/**
+ * One event for one subscription: the outbox of outgoing webhooks and, once settled, its delivery
+ * log. The payload (which holds customer data) is encrypted; a replay is a new row with the same
+ * event id, so receivers can recognise it.
+ */
+export const webhookDeliveries = sqliteTable('webhook_deliveries', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  subscriptionId: text().notNull(),
+  eventId: text().notNull(),
+  eventType: text().notNull(),
+  payload: encryptedText('webhook_deliveries.payload').notNull(),
+  status: text({ enum: ['pending', 'sending', 'delivered', 'failed'] }).notNull().default('pending'),
+  attempts: integer().notNull().default(0),
+  nextAttemptAt: timestampMs().notNull(),
+  leaseUntil: timestampMs(),
+  /** The receiver's HTTP status on the last attempt (null: no answer). */
+  responseStatus: integer(),
+  /** Why the last attempt failed, in plain words (never the response body). */
+  lastError: text(),
+  durationMs: integer(),
+  replayOf: text(),
+  createdAt: timestampMs().notNull(),
+  settledAt: timestampMs()
+}, (t) => [
+  foreignKey({ columns: [t.workspaceId, t.subscriptionId], foreignColumns: [webhookSubscriptions.workspaceId, webhookSubscriptions.id] }).onDelete('cascade'),
+  index('webhook_deliveries_due').on(t.status, t.nextAttemptAt),
+  index('webhook_deliveries_log').on(t.subscriptionId, t.id),
+  index('webhook_deliveries_settled').on(t.settledAt)
+])
+
+/**
+ * Events waiting to become deliveries. Written in the same transaction as the change they announce
+ * (so a crash cannot lose one), only when a subscription of the workspace wants that type; the
+ * dispatcher turns each into one delivery per subscription with the payload read right after the
+ * commit, and deletes it. `subject_key` coalesces repeats before dispatch (three edits of a contact
+ * in one request announce one contact.updated).
+ */
+export const webhookQueue = sqliteTable('webhook_queue', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  eventType: text().notNull(),
+  subjectKey: text().notNull(),
+  /** JSON: the ids the payload is built from (contactId, conversationId, messageId) and facts (status). */
+  subject: text({ mode: 'json' }).$type<Record<string, string | null>>().notNull(),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('webhook_queue_subject').on(t.workspaceId, t.eventType, t.subjectKey)
+])

@@ -18,6 +18,7 @@ export type AuditAction =
   | 'contacts_imported' | 'contacts_exported'
   | 'contact_consent_changed' | 'contacts_merged' | 'contact_settings_changed'
   | 'api_key_created' | 'api_key_revoked'
+  | 'webhook_created' | 'webhook_updated' | 'webhook_deleted' | 'webhook_secret_rotated'
 
 export interface AuditEntry {
   action: AuditAction

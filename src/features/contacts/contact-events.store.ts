@@ -3,6 +3,7 @@
 import { and, desc, eq, lt, or } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { contactEvents } from '../../db/schema.js'
+import { queueHookEvent } from '../hooks/hooks.queue.js'
 
 export type ContactEventRow = typeof contactEvents.$inferSelect
 
@@ -30,6 +31,7 @@ export function recordContactEvent (db: Db, event: NewContactEvent): void {
     data: event.data === undefined ? null : JSON.stringify(event.data),
     at: event.at
   }).run()
+  queueHookEvent(db, event.workspaceId, event.kind === 'created' ? 'contact.created' : 'contact.updated', { contactId: event.contactId }, event.at)
 }
 
 /** A page of a contact's timeline, newest first; `before` is the last row of the previous page. */

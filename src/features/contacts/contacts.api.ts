@@ -22,7 +22,7 @@ import { activities, consents, contactSorts, listContacts, type ContactFilter } 
 
 const tags = ['Contacts']
 
-const contactSchema = Type.Object({
+export const contactSchema = Type.Object({
   id: Type.String(),
   name: Nullable(Type.String(), 'The name your team gave the contact.'),
   display_name: Nullable(Type.String(), 'What people see: the name, else the WhatsApp profile name, @username or number.'),
@@ -45,7 +45,7 @@ const contactSchema = Type.Object({
   updated_at: Time()
 }, { description: 'A contact.' })
 
-function json (c: ContactRecord): Record<string, unknown> {
+export function contactJson (c: ContactRecord): Record<string, unknown> {
   return {
     id: c.id,
     name: c.name,
@@ -83,7 +83,7 @@ type Req = FastifyRequest
 function one (deps: Deps, req: Req, id: string): Record<string, unknown> {
   const record = contactRecords(deps.db, apiPrincipal(req).workspaceId, [id])[0]
   if (record === undefined) throw new NotFoundError()
-  return json(record)
+  return contactJson(record)
 }
 
 /** A duplicate number or email: the request is fine, but it conflicts with another contact. */
@@ -121,7 +121,7 @@ export async function contactsApi (app: FastifyInstance, deps: Deps): Promise<vo
     if (q.activity !== undefined) filter.activity = q.activity
     const ws = apiPrincipal(req).workspaceId
     const page = listContacts(deps.db, ws, filter, { after: q.cursor, limit: q.limit ?? 50 }, now())
-    return { data: contactRecords(deps.db, ws, page.rows.map(r => r.id)).map(json), next_cursor: page.next ?? null }
+    return { data: contactRecords(deps.db, ws, page.rows.map(r => r.id)).map(contactJson), next_cursor: page.next ?? null }
   })
 
   app.post('/api/v1/contacts', {

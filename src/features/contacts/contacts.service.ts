@@ -5,6 +5,7 @@ import type { Db } from '../../db/open.js'
 import { blindIndex } from '../../platform/crypto/index.js'
 import { foldDigits, waIdIndexOf } from './phone.js'
 import { findContact, findContactByBsuidIndex, findContactByWaIdIndex, insertContact, moveContactHistory, updateContact, type Contact, type NewContact } from './contacts.store.js'
+import { queueHookEvent } from '../hooks/hooks.queue.js'
 
 export type { Contact }
 export { findContact }
@@ -52,7 +53,7 @@ export function upsertWhatsAppContact (db: Db, workspaceId: string, who: WhatsAp
   if (contact === undefined) {
     // A recycled number: the old contact keeps its history but gives the number up.
     if (waId !== null) releaseWaId(db, workspaceId, waId, now)
-    return insertContact(db, {
+    const created = insertContact(db, {
       workspaceId,
       profileName: clean(who.profileName),
       username: clean(who.username),
@@ -61,6 +62,8 @@ export function upsertWhatsAppContact (db: Db, workspaceId: string, who: WhatsAp
       createdAt: now,
       updatedAt: now
     })
+    queueHookEvent(db, workspaceId, 'contact.created', { contactId: created.id }, now)
+    return created
   }
   const set: Partial<NewContact> = {}
   const profileName = clean(who.profileName)
@@ -70,6 +73,7 @@ export function upsertWhatsAppContact (db: Db, workspaceId: string, who: WhatsAp
   if (who.parentBsuid != null && who.parentBsuid !== contact.parentBsuid) set.parentBsuid = who.parentBsuid
   if (Object.keys(set).length > 0) {
     updateContact(db, workspaceId, contact.id, { ...set, updatedAt: now })
+    queueHookEvent(db, workspaceId, 'contact.updated', { contactId: contact.id }, now)
     contact = { ...contact, ...set }
   }
   return changeIdentity(db, workspaceId, contact, { bsuid: who.bsuid, waId }, now)

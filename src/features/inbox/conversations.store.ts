@@ -6,6 +6,7 @@ import type { Db } from '../../db/open.js'
 import { channels, contacts, conversationLabels, conversations, labels, media, memberships, messageReactions, messages, users } from '../../db/schema.js'
 import { hash53 } from '../../platform/crypto/index.js'
 import { inJsonList, ph, prepared } from '../../db/prepared.js'
+import { queueConversationChange } from '../hooks/hooks.queue.js'
 
 export type ConversationRow = typeof conversations.$inferSelect
 export type MessageRow = typeof messages.$inferSelect
@@ -195,6 +196,7 @@ export function conversationsIn (db: Db, workspaceId: string, ids: string[]): Co
 }
 
 export function setConversation (db: Db, workspaceId: string, id: string, set: Partial<typeof conversations.$inferInsert>): void {
+  queueConversationChange(db, workspaceId, id, set)
   db.update(conversations).set(set).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id))).run()
 }
 

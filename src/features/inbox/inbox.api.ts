@@ -34,7 +34,7 @@ import { serveMedia, type MediaAnswers } from '../media/media.routes.js'
 
 const statuses = ['open', 'pending', 'snoozed', 'resolved'] as const
 
-const conversationSchema = Type.Object({
+export const conversationSchema = Type.Object({
   id: Type.String(),
   status: OneOf(statuses),
   channel_id: Type.String({ description: 'The WhatsApp number (channel) it is on.' }),
@@ -57,7 +57,7 @@ const conversationSchema = Type.Object({
   updated_at: Time()
 }, { description: 'A conversation.' })
 
-const messageSchema = Type.Object({
+export const messageSchema = Type.Object({
   id: Type.String(),
   conversation_id: Type.String(),
   direction: OneOf(['in', 'out', 'note'] as const, 'in: from the customer; out: from the team; note: private, never sent.'),
@@ -77,7 +77,7 @@ const messageSchema = Type.Object({
   revoked_at: Nullable(Time())
 }, { description: 'A message.' })
 
-function conversationJson (c: ConversationRecord): Record<string, unknown> {
+export function conversationJson (c: ConversationRecord): Record<string, unknown> {
   const r = c.row
   return {
     id: r.id,
@@ -96,7 +96,7 @@ function conversationJson (c: ConversationRecord): Record<string, unknown> {
   }
 }
 
-function messageJson (m: MessageRecord): Record<string, unknown> {
+export function messageJson (m: MessageRecord): Record<string, unknown> {
   const r = m.row
   return {
     id: r.id,

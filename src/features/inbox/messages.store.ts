@@ -6,6 +6,7 @@ import type { Db } from '../../db/open.js'
 import { conversations, messageReactions, messages, messageStatuses } from '../../db/schema.js'
 import { hash53 } from '../../platform/crypto/index.js'
 import { inJsonList, insertValues, ph, placeholders, plainKeys, prepared } from '../../db/prepared.js'
+import { queueConversationChange } from '../hooks/hooks.queue.js'
 
 export type Conversation = typeof conversations.$inferSelect
 export type NewConversation = typeof conversations.$inferInsert
@@ -69,6 +70,7 @@ export function insertConversation (db: Db, row: NewConversation): Conversation 
 }
 
 export function updateConversation (db: Db, workspaceId: string, id: string, set: Partial<NewConversation>): void {
+  queueConversationChange(db, workspaceId, id, set)
   updateById(db, conversations, 'conversations', workspaceId, id, set, () => {
     db.update(conversations).set(set).where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, id))).run()
   })

@@ -7,9 +7,10 @@ import {
   findMessage, findOpenConversation, insertConversation, latestResolvedConversation, insertMessage, insertStatusOnce, markStatusApplied, messageByWamid,
   parkedStatuses, updateConversation, updateMessage, upsertReaction, findReaction, type Conversation, type Message, type MessageStatusRow
 } from './messages.store.js'
+import { queueHookEvent } from '../hooks/hooks.queue.js'
 
 export type { Conversation, Message }
-export { conversationMessages, findConversation, reactionsTo, statusHistory } from './messages.store.js'
+export { conversationMessages, findConversation, findMessage, reactionsTo, statusHistory } from './messages.store.js'
 
 /** What changed, for the event bus (emitted by the caller after commit). */
 export type MessageChange =
@@ -113,6 +114,8 @@ export function recordInbound (db: Db, input: InboundInput, now: number): { mess
     updateConversation(db, workspaceId, conversation.id, { lastMessageId: message.id })
     conversation = { ...conversation, lastMessageId: message.id }
   }
+  if (newConversation) queueHookEvent(db, workspaceId, 'conversation.created', { conversationId: conversation.id }, now)
+  queueHookEvent(db, workspaceId, 'message.received', { messageId: message.id }, now)
   return { message, conversation, newConversation }
 }
 
@@ -238,6 +241,7 @@ function applyStatusRow (db: Db, message: Message, s: MessageStatusRow, now: num
   if (s.pricingCategory !== null) set.pricingCategory = s.pricingCategory
   if (s.pricingType !== null) set.pricingType = s.pricingType
   if (Object.keys(set).length > 0) updateMessage(db, message.workspaceId, message.id, { ...set, updatedAt: now })
+  if (set.status !== undefined) queueHookEvent(db, message.workspaceId, 'message.status', { messageId: message.id, status: set.status }, now)
   markStatusApplied(db, message.workspaceId, s.id, now)
   return { ...message, ...set }
 }

@@ -12,6 +12,7 @@ import type { Deps } from '../../deps.js'
 import { randomIntBetween } from '../../platform/crypto/index.js'
 import { MailSendError, safeErrorText, type MailTransport } from '../../platform/mail/transports.js'
 import { startPollLoop } from '../../platform/poll-loop.js'
+import { jitteredDelay } from '../../platform/backoff.js'
 
 export const mailLeaseMs = 60_000
 export const mailRetryBaseMs = 30_000
@@ -46,8 +47,7 @@ type Row = typeof mailOutbox.$inferSelect
  * [1 s, min(1 h, 30 s · 2^(attempts − 1))]. `random(min, max)` returns an integer in [min, max).
  */
 export function mailRetryDelay (attempts: number, random: (min: number, max: number) => number = randomIntBetween): number {
-  const ceiling = Math.min(mailRetryCapMs, mailRetryBaseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)))
-  return Math.max(mailRetryMinMs, random(0, ceiling + 1))
+  return jitteredDelay(attempts, { baseMs: mailRetryBaseMs, capMs: mailRetryCapMs, minMs: mailRetryMinMs }, random)
 }
 
 /** Starts the polling loop (first pass after pollMs) and returns its controls. */

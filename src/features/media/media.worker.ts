@@ -21,6 +21,7 @@
 import type { Deps } from '../../deps.js'
 import { randomIntBetween } from '../../platform/crypto/index.js'
 import { GraphError, type GraphClient } from '../../platform/whatsapp/graph-client.js'
+import { jitteredDelay } from '../../platform/backoff.js'
 import { startPollLoop } from '../../platform/poll-loop.js'
 import { findChannel, graphClientFor, recordChannelIssue, type Channel } from '../channels/channels.service.js'
 import { createMediaWriter, type MediaWriter } from './media.files.js'
@@ -65,8 +66,7 @@ export interface MediaWorker {
  * The wait before retry number `attempts` + 1: uniformly random in [1 s, min(1 h, 30 s · 2^(attempts − 1))].
  */
 export function mediaRetryDelay (attempts: number, random: (min: number, max: number) => number = randomIntBetween): number {
-  const ceiling = Math.min(mediaRetryCapMs, mediaRetryBaseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)))
-  return Math.max(mediaRetryMinMs, random(0, ceiling + 1))
+  return jitteredDelay(attempts, { baseMs: mediaRetryBaseMs, capMs: mediaRetryCapMs, minMs: mediaRetryMinMs }, random)
 }
 
 /** Why an attempt did not store the file. */

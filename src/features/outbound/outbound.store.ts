@@ -5,6 +5,7 @@
 import { and, desc, eq, inArray, isNotNull, isNull, lt, ne, notInArray, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
 import { conversations, messageOutbox, messages, templates } from '../../db/schema.js'
+import { queueHookEvent } from '../hooks/hooks.queue.js'
 
 export type OutboxRow = typeof messageOutbox.$inferSelect
 export type MessageRow = typeof messages.$inferSelect
@@ -112,10 +113,12 @@ export function setReplyTo (db: Db, workspaceId: string, id: string, wamid: stri
  * queued, no wamid): a later positive status is never overwritten. Returns whether it changed.
  */
 export function markMessageFailed (db: Db, workspaceId: string, id: string, error: { code: number | null, title: string, detail: string | null }, now: number): boolean {
-  return db.update(messages)
+  const changed = db.update(messages)
     .set({ status: 'failed', failedAt: now, errorCode: error.code, errorTitle: error.title.slice(0, 300), errorDetail: error.detail?.slice(0, 1000) ?? null, updatedAt: now })
     .where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id), eq(messages.status, 'queued'), isNull(messages.wamid)))
     .run().changes > 0
+  if (changed) queueHookEvent(db, workspaceId, 'message.status', { messageId: id, status: 'failed' }, now)
+  return changed
 }
 
 // ── conversations: read ──

@@ -30,6 +30,7 @@
 import type { Deps } from '../../deps.js'
 import { DecryptError, randomIntBetween } from '../../platform/crypto/index.js'
 import { GraphError, type GraphClient } from '../../platform/whatsapp/graph-client.js'
+import { backoffCeiling, jitteredDelay } from '../../platform/backoff.js'
 import { startPollLoop } from '../../platform/poll-loop.js'
 import { findChannel, graphClientFor, graphErrorText, recordChannelIssue, type Channel } from '../channels/channels.service.js'
 import { findContact } from '../contacts/contacts.service.js'
@@ -92,13 +93,12 @@ type WorkerDeps = Pick<Deps, 'db' | 'clock' | 'log' | 'config' | 'events' | 'dat
  * least what Meta's Retry-After asked for.
  */
 export function outboundRetryDelay (attempts: number, retryAfterSeconds: number | undefined, random: (min: number, max: number) => number = randomIntBetween): number {
-  const ceiling = Math.min(outboundRetryCapMs, outboundRetryBaseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)))
-  return Math.max(outboundRetryMinMs, random(0, ceiling + 1), (retryAfterSeconds ?? 0) * 1000)
+  return Math.max(jitteredDelay(attempts, { baseMs: outboundRetryBaseMs, capMs: outboundRetryCapMs, minMs: outboundRetryMinMs }, random), (retryAfterSeconds ?? 0) * 1000)
 }
 
 /** 131056 (pair rate): half fixed, half jitter, from 6 s doubling per attempt up to 5 min. */
 export function pairRateDelay (attempts: number, random: (min: number, max: number) => number = randomIntBetween): number {
-  const ceiling = Math.min(outboundRetryCapMs, pairRateBaseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)))
+  const ceiling = backoffCeiling(attempts, { baseMs: pairRateBaseMs, capMs: outboundRetryCapMs })
   return Math.floor(ceiling / 2) + random(0, Math.floor(ceiling / 2) + 1)
 }
 
