@@ -24,6 +24,7 @@ import { workspaceCountry } from './contacts-list.store.js'
 import { updateContact, type NewContact } from './contacts.store.js'
 import { contactLimits, validateEmail, validateName, validateNotes, validatePhone } from './contact-edit.service.js'
 import { recordContactEvent } from './contact-events.store.js'
+import { queueHookEvent } from '../hooks/hooks.queue.js'
 import { CsvError, csvMaxBytes, csvRecords, decodeCsv, inspectCsv, unneutralise, type CsvRecord } from './csv.js'
 import { emailIndex, formatPhone, phoneIndex, phoneSpellings, waIdIndexOf } from './phone.js'
 import { isId } from '../../platform/crypto/index.js'
@@ -503,6 +504,8 @@ function applyRow (deps: D, db: Deps['db'], run: Run, plan: RowPlan, now: number
   for (const l of plan.labels) addContactLabel(sqlite, { workspaceId: ws, contactId, labelId: labelIdOf(deps, db, run, l), createdAt: now })
   for (const f of plan.fields) addFieldValue(sqlite, { workspaceId: ws, contactId, fieldId: f.field.id, value: f.value, valueIndex: f.index, updatedAt: now })
   recordImportedEvent(sqlite, { workspaceId: ws, contactId, actorId: run.actorId, data: outcome === 'created' ? run.eventData : run.eventDataUpdated, at: now })
+  // The timeline event above is written by a raw statement (the import's hot path): announce it here.
+  queueHookEvent(db, ws, outcome === 'created' ? 'contact.created' : 'contact.updated', { contactId }, now)
   return outcome
 }
 

@@ -11,6 +11,7 @@ import { createField } from './contact-fields.service.js'
 import { upsertWhatsAppContact } from './contacts.service.js'
 import { phoneIndex } from './phone.js'
 import { runImport, runPendingImports } from './import.service.js'
+import { createSubscription } from '../hooks/hooks.service.js'
 import { lookupSql } from './import.store.js'
 import { readFile } from 'node:fs/promises'
 
@@ -423,4 +424,19 @@ t.test('the export follows the list filter, neutralises formulas, and never cros
   const tickedAndFiltered = JSON.parse((await get(env.app, `/contacts/export?format=json&ids=${bia.id}&ids=${caio.id}&consent=opted_out`, env.agent)).body) as Array<{ name: string }>
   t.same(tickedAndFiltered.map(c => c.name), ['Bia Costa'], 'the filter still applies to the ticked ones')
   t.same(JSON.parse((await get(env.app, `/contacts/export?format=json&ids=${theirId}`, env.agent)).body), [], 'only another workspace\'s id ticked: nothing')
+})
+
+t.test('an import announces each contact it creates or fills to the workspace\'s webhooks', async (t) => {
+  const env = await world(t)
+  const sub = await createSubscription(env.deps, { userId: env.ownerId, workspaceId: env.workspaceId }, { url: 'https://hooks.example.com/in', description: '', events: ['contact.created', 'contact.updated'] }, async () => [{ address: '93.184.216.34', family: 4 }])
+  t.ok(sub.ok)
+  const first = await uploaded(t, env, 'name,phone\nAna,11987654321\nBia,11987654322\n')
+  await post(env.app, `/contacts/import/${first}/start`, { 'map.0': 'name', 'map.1': 'phone' }, env.admin)
+  await runPendingImports(env.deps)
+  const queued = (): Array<{ event_type: string }> => env.deps.sqlite.prepare('SELECT event_type FROM webhook_queue ORDER BY id').all() as Array<{ event_type: string }>
+  t.same(queued().map(q => q.event_type), ['contact.created', 'contact.created'], 'one contact.created per new contact')
+  const second = await uploaded(t, env, 'phone,email\n11987654321,ana@example.com\n')
+  await post(env.app, `/contacts/import/${second}/start`, { 'map.0': 'phone', 'map.1': 'email' }, env.admin)
+  await runPendingImports(env.deps)
+  t.same(queued().map(q => q.event_type).sort(), ['contact.created', 'contact.created', 'contact.updated'], 'a filled contact: contact.updated')
 })
