@@ -23,6 +23,7 @@ import type { Deps } from '../../deps.js'
 import { csvMaxBytes, csvMaxColumns, csvMaxRows } from './csv.js'
 import { exportContacts, exportFileName, type ExportFormat } from './export.service.js'
 import { filterFrom } from './contacts.routes.js'
+import { readCapped } from '../../platform/http/forms.js'
 import { listFields } from './contact-fields.service.js'
 import {
   baseTargets, cancelImport, importOf, latestImports, mappingView, previewPhone, reportOf, startImport, uploadImport, type ImportActor, type MappingView,
@@ -69,14 +70,8 @@ async function readUpload (req: FastifyRequest): Promise<UploadedCsv | undefined
   for await (const part of req.parts()) {
     if (part.type !== 'file') continue
     if (file !== undefined || part.filename === '') { part.file.resume(); continue }
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of part.file as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size <= csvMaxBytes) chunks.push(chunk)
-    }
-    const truncated = size > csvMaxBytes || part.file.truncated
-    file = { filename: part.filename, bytes: truncated ? new Uint8Array(0) : Buffer.concat(chunks), truncated }
+    const { bytes, truncated } = await readCapped(part.file, csvMaxBytes)
+    file = { filename: part.filename, bytes, truncated }
   }
   return file
 }

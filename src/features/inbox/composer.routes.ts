@@ -22,7 +22,7 @@
 import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
-import { field } from '../../platform/http/forms.js'
+import { field, readCapped } from '../../platform/http/forms.js'
 import { outboundMaxBytes } from '../outbound/outbound.policy.js'
 import { selfAssignIfUnassigned } from './conversations.service.js'
 import {
@@ -85,14 +85,8 @@ export async function readComposerForm (req: FastifyRequest): Promise<ComposerFo
       if (file !== undefined || part.filename === '') { part.file.resume(); continue }
       const kind = attachmentKindOf(part.mimetype)
       const cap = kind === undefined ? 0 : outboundMaxBytes[kind]
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of part.file as AsyncIterable<Buffer>) {
-        size += chunk.length
-        if (size <= cap) chunks.push(chunk)
-      }
-      const truncated = size > cap || part.file.truncated
-      file = { filename: part.filename, mimeType: part.mimetype, bytes: truncated ? Buffer.alloc(0) : Buffer.concat(chunks), size, truncated }
+      const { bytes, size, truncated } = await readCapped(part.file, cap)
+      file = { filename: part.filename, mimeType: part.mimetype, bytes, size, truncated }
     } else {
       const value = typeof part.value === 'string' ? part.value : ''
       fields[part.fieldname] = seen.has(part.fieldname) ? '' : value

@@ -25,3 +25,18 @@ export function safeNext (next: unknown, fallback: string): string {
 export function messages (t: (key: string) => string, errors: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, t(v)]))
 }
+
+/**
+ * Reads an uploaded file part up to `cap` bytes. A larger file is read to its end (the connection must
+ * be drained either way) but not kept: `truncated`, with no bytes. `size` is what was sent.
+ */
+export async function readCapped (file: AsyncIterable<Buffer> & { truncated: boolean }, cap: number): Promise<{ bytes: Buffer, size: number, truncated: boolean }> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of file) {
+    size += chunk.length
+    if (size <= cap) chunks.push(chunk)
+  }
+  const truncated = size > cap || file.truncated
+  return { bytes: truncated ? Buffer.alloc(0) : Buffer.concat(chunks), size, truncated }
+}
