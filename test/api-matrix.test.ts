@@ -14,6 +14,7 @@ import { upsertWhatsAppContact } from '../src/features/contacts/contacts.service
 import { roleRank } from '../src/platform/http/policy.js'
 import { startFakeGraph } from '../src/platform/whatsapp/fake-graph.js'
 import { insertOutbound } from '../src/features/inbox/messaging.service.js'
+import { createSubscription, queueTestDelivery } from '../src/features/hooks/hooks.service.js'
 
 type Caller = 'none' | 'malformed' | 'revoked' | 'outsider' | 'agent' | 'admin'
 const callers: Caller[] = ['none', 'malformed', 'revoked', 'outsider', 'agent', 'admin']
@@ -24,6 +25,9 @@ const bodies: Record<string, unknown> = {
   'PATCH /api/v1/contacts/:contactId': { name: 'Matrix Renamed' },
   'PATCH /api/v1/conversations/:conversationId': { status: 'pending' },
   'POST /api/v1/conversations/:conversationId/messages': { type: 'note', text: 'Matrix note' },
+  // A public address literal: allowed by the default URL policy without a DNS lookup (nothing is sent).
+  'POST /api/v1/webhooks': { url: 'https://93.184.216.34/matrix', events: ['contact.created'] },
+  'PATCH /api/v1/webhooks/:webhookId': { description: 'Matrix renamed' },
   'POST /api/v1/channels': { name: 'Matrix two', waba_id: '109876543210001', phone_number_id: '110000000000202', access_token: 'EAAG-matrix-token-00000000000', app_secret: 'matrix-app-secret-0000' }
 }
 
@@ -56,7 +60,10 @@ async function world (t: Test, graphUrl: string) {
   const label = deps.db.insert(labels).values({ workspaceId: wsA, name: 'Matrix', createdAt: now }).returning().get()
   const note = insertOutbound(deps.db, { workspaceId: wsA, conversationId: conversation.id, channelId: channel.id, type: 'text', content: { body: { type: 'text', text: 'Matrix' } }, authorId: null, direction: 'note' }, now)
   const file = deps.db.insert(media).values({ workspaceId: wsA, messageId: note.id, channelId: channel.id, kind: 'image', mimeType: 'image/jpeg', status: 'pending', nextAttemptAt: now, createdAt: now }).returning().get()
-  const params: Record<string, string> = { contactId: contact.id, conversationId: conversation.id, labelId: label.id, channelId: channel.id, mediaId: file.id }
+  const hook = await createSubscription(deps, { userId: owner.id, workspaceId: wsA }, { url: 'https://93.184.216.34/matrix', description: 'Matrix', events: ['contact.created'] })
+  if (!hook.ok) throw new Error('webhook')
+  const delivery = queueTestDelivery(deps, wsA, hook.subscription.id)
+  const params: Record<string, string> = { contactId: contact.id, conversationId: conversation.id, labelId: label.id, channelId: channel.id, mediaId: file.id, webhookId: hook.subscription.id, deliveryId: delivery.id }
   return { env, tokens, params, contactId: contact.id }
 }
 

@@ -7,11 +7,13 @@ import { publicUrl } from '../../config/load-config.js'
 import { apiRequestsPerMinute } from '../../platform/http/api.js'
 import { apiPrefix, openApiDocument } from '../../platform/http/openapi.js'
 import { referenceOf } from './reference.js'
+import { hookWebhooksDocument } from '../hooks/hooks.api.js'
 
 export async function apiRoutes (app: FastifyInstance, deps: Deps): Promise<void> {
   let document: Record<string, unknown> | undefined
   // Built once, on first use: every route is registered by then (the app is listening).
-  const doc = (): Record<string, unknown> => (document ??= openApiDocument(app, { version: deps.assets.version, serverUrl: publicUrl(deps.config) }))
+  // The outgoing webhooks' events are described in the document's 3.1 `webhooks` object.
+  const doc = (): Record<string, unknown> => (document ??= { ...openApiDocument(app, { version: deps.assets.version, serverUrl: publicUrl(deps.config) }), webhooks: hookWebhooksDocument() })
 
   app.get(`${apiPrefix}/openapi.json`, { config: { policy: 'anonymous' } }, async (_req, reply) => {
     return reply.header('cache-control', 'no-store').header('access-control-allow-origin', '*').type('application/json; charset=utf-8').send(JSON.stringify(doc(), null, 2))

@@ -1,6 +1,10 @@
 // The reference page's view of the OpenAPI document: operations grouped by tag, each with its
 // parameters, body fields and response fields as rows of (name, type, required, description), and a
-// curl example. Only reads the document: whatever the routes declare is what the page says.
+// curl example. Only reads the document: whatever the routes declare is what the page says. The
+// outgoing webhooks (events posted to subscribers) come from the document's `webhooks` object (built
+// by features/hooks/hooks.api.ts).
+import { receiverExample } from '../hooks/hooks.api.js'
+
 type Schema = Record<string, unknown>
 
 export interface FieldRow { name: string, type: string, required: boolean, description: string }
@@ -16,7 +20,16 @@ export interface Operation {
   responses: Array<{ status: string, description: string, fields: FieldRow[] }>
   curl: string
 }
-export interface Reference { title: string, description: string, version: string, groups: Array<{ tag: string, operations: Operation[] }> }
+/** An event posted to webhook subscribers: its type, when it is sent, and the fields of its `data`. */
+export interface HookEvent { type: string, summary: string, when: string, data: FieldRow[] }
+export interface Reference {
+  title: string
+  description: string
+  version: string
+  groups: Array<{ tag: string, operations: Operation[] }>
+  /** Outgoing webhooks: the events, the headers every delivery has, and how a receiver verifies one. */
+  webhooks: { events: HookEvent[], headers: FieldRow[], example: string }
+}
 
 /** A schema's type in words: "string", "string or null", "array of object", "one of: a, b". */
 export function typeOf (s: Schema | undefined): string {
@@ -128,5 +141,20 @@ export function referenceOf (doc: Record<string, unknown>): Reference {
       }
     }
   }
-  return { title: info.title, description: info.description, version: info.version, groups: [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([tag, operations]) => ({ tag, operations })) }
+  return { title: info.title, description: info.description, version: info.version, groups: [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([tag, operations]) => ({ tag, operations })), webhooks: webhooksOf((doc.webhooks as Record<string, Schema> | undefined) ?? {}) }
+}
+
+/** The events of an OpenAPI `webhooks` object: each one's `data` fields (one level: the records are the API's own, documented with their routes). */
+export function webhooksOf (webhooks: Record<string, Schema>): Reference['webhooks'] {
+  let headers: FieldRow[] = []
+  const events = Object.entries(webhooks).flatMap(([type, item]) => {
+    const op = item.post as Schema | undefined
+    if (op === undefined) return []
+    const params = (op.parameters ?? []) as Array<{ name: string, in: string, required: boolean, description?: string, schema: Schema }>
+    if (headers.length === 0) headers = params.filter(p => p.in === 'header').map(p => ({ name: p.name, type: typeOf(p.schema), required: p.required, description: p.description ?? '' }))
+    const body = ((op.requestBody as Schema | undefined)?.content as Record<string, { schema: Schema }> | undefined)?.['application/json']?.schema
+    const data = (body?.properties as Record<string, Schema> | undefined)?.data
+    return [{ type, summary: String(op.summary ?? ''), when: String(op.description ?? ''), data: fieldsOf(data, '', 3) }]
+  })
+  return { events, headers, example: receiverExample }
 }

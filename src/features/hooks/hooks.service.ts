@@ -246,12 +246,15 @@ export function queueTestDelivery (deps: Pick<Deps, 'db' | 'clock'>, workspaceId
   }, { behavior: 'immediate' })
 }
 
-/** Sends a delivery's event again, as a new delivery with the same event id and payload (re-signed when sent). */
-export function replayDelivery (deps: Pick<Deps, 'db' | 'clock'>, workspaceId: string, deliveryId: string): DeliveryRow {
+/**
+ * Sends a delivery's event again, as a new delivery with the same event id and payload (re-signed when
+ * sent). A delivery of another subscription (or workspace) is a 404.
+ */
+export function replayDelivery (deps: Pick<Deps, 'db' | 'clock'>, workspaceId: string, subscriptionId: string, deliveryId: string): DeliveryRow {
   const now = deps.clock.now()
   return deps.db.transaction((db) => {
     const original = findDelivery(db, workspaceId, deliveryId)
-    if (original === undefined) throw new NotFoundError()
+    if (original === undefined || original.subscriptionId !== subscriptionId) throw new NotFoundError()
     return insertDelivery(db, {
       workspaceId,
       subscriptionId: original.subscriptionId,

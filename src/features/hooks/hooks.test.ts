@@ -234,7 +234,7 @@ t.test('replay sends the same event again; a paused webhook queues nothing and i
   const w = worker(t, env)
   const first = queueTestDelivery(env.deps, env.channel.workspaceId, sub.id)
   await w.runOnce()
-  const replay = replayDelivery(env.deps, env.channel.workspaceId, first.id)
+  const replay = replayDelivery(env.deps, env.channel.workspaceId, sub.id, first.id)
   t.equal(replay.eventId, first.eventId)
   t.equal(replay.replayOf, first.id)
   await w.runOnce()
