@@ -36,6 +36,8 @@ import { transferRoutes } from './features/contacts/transfer.routes.js'
 import { contactsApi } from './features/contacts/contacts.api.js'
 import { inboxApi } from './features/inbox/inbox.api.js'
 import { channelsApi } from './features/channels/channels.api.js'
+import { hooksRoutes } from './features/hooks/hooks.routes.js'
+import { hooksApi } from './features/hooks/hooks.api.js'
 import { apiRoutes } from './features/api/api.routes.js'
 import { authenticateApiKey } from './features/apikeys/apikeys.service.js'
 import { collectApiRoutes } from './platform/http/openapi.js'
@@ -110,6 +112,7 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(composerRoutes, deps)
   await app.register(cannedRoutes, deps)
   await app.register(apiKeysRoutes, deps)
+  await app.register(hooksRoutes, deps)
   await app.register(mediaRoutes, deps)
   await app.register(workspacesRoutes, deps)
   await app.register(accountRoutes, deps)
@@ -124,6 +127,7 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(contactsApi, deps)
   await app.register(inboxApi, deps)
   await app.register(channelsApi, deps)
+  await app.register(hooksApi, deps)
 
   return app
 }

@@ -20,6 +20,7 @@ import { createCannedResponse } from '../../src/features/canned/canned.service.j
 import { createField } from '../../src/features/contacts/contact-fields.service.js'
 import { uploadImport } from '../../src/features/contacts/import.service.js'
 import { createApiKey } from '../../src/features/apikeys/apikeys.service.js'
+import { createSubscription, queueTestDelivery } from '../../src/features/hooks/hooks.service.js'
 
 type Actor = 'anonymous' | 'agent' | 'admin' | 'owner' | 'outsider'
 const actors: Actor[] = ['anonymous', 'outsider', 'agent', 'admin', 'owner']
@@ -61,6 +62,11 @@ async function world (t: Test, graphUrl: string) {
   const apiKey = createApiKey(deps, { userId: owner.id, workspaceId: wsA }, { name: 'Matrix key', role: 'agent' })
   if (!apiKey.ok) throw new Error('api key')
   params.keyId = apiKey.key.id
+  // An outgoing webhook of A (a literal public address: no DNS) with one delivery in its log.
+  const hook = await createSubscription(deps, { userId: owner.id, workspaceId: wsA }, { url: 'https://93.184.215.14/matrix', description: 'Matrix webhook', events: ['message.received'] })
+  if (!hook.ok) throw new Error('webhook')
+  params.subscriptionId = hook.subscription.id
+  params.deliveryId = queueTestDelivery(deps, wsA, hook.subscription.id).id
   return { env, cookies, params }
 }
 
