@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
-import { browserApp, screenshotDir, signInThroughForm, watchedPage } from '../helpers/browser.js'
+import { browserApp, screenshotDir, signInThroughForm, watchedPage, shootFullPage } from '../helpers/browser.js'
 import { createUser } from '../helpers/accounts.js'
 import { startFakeGraph } from '../../src/platform/whatsapp/fake-graph.js'
 
@@ -16,23 +16,6 @@ const phoneId = '110000000000101'
 const token = 'EAAGm0PAYbrowserTESTtoken1234567890WXYZ'
 const appSecret = 'f3c2a9187d6e5b4a3c2d1e0f9a8b7c6d'
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'whatsapp', 'webhooks', '01-text.json')
-
-/**
- * A screenshot of the whole page: the app shell scrolls inside <main>, so the viewport grows to its height
- * first. caret 'initial' because hiding the caret leaves style="" on inputs, which htmx's settle step would
- * then copy onto the swapped-in inputs (a CSP report no real user would cause).
- */
-async function shoot (page: Page, path: string): Promise<void> {
-  const viewport = page.viewportSize()!
-  // The shell's bars (top bar and tab bar on phones) take what the viewport has beyond <main>.
-  const height = await page.evaluate(() => {
-    const main = document.querySelector('main')
-    return main === null ? document.body.scrollHeight : main.scrollHeight + window.innerHeight - main.clientHeight
-  })
-  await page.setViewportSize({ width: viewport.width, height: Math.min(Math.max(viewport.height, height), 8000) })
-  await page.screenshot({ path, caret: 'initial' })
-  await page.setViewportSize(viewport)
-}
 
 async function fillConnectForm (page: Page, phoneNumberId: string): Promise<void> {
   await page.getByLabel('Name', { exact: true }).fill('Sales')
@@ -58,10 +41,10 @@ t.test('an admin connects a number and watches the webhook come alive', async (t
 
   await page.goto(env.base + '/settings/channels')
   t.match(await page.locator('main').innerText(), /Connect your first WhatsApp number/)
-  await shoot(page, join(shots, 'channels-empty.png'))
+  await shootFullPage(page, join(shots, 'channels-empty.png'))
   await page.getByRole('link', { name: 'Connect a number' }).first().click()
   await page.waitForURL(/\/settings\/channels\/new$/)
-  await shoot(page, join(shots, 'channel-connect.png'))
+  await shootFullPage(page, join(shots, 'channel-connect.png'))
 
   // A phone number id Meta does not know: the error sits under that field, the secrets must be pasted again.
   await fillConnectForm(page, '123456789012')
@@ -70,7 +53,7 @@ t.test('an admin connects a number and watches the webhook come alive', async (t
   t.match(await page.locator('#f-phone-error').innerText(), /found no phone number with this ID/)
   t.equal(await page.getByLabel('Access token').inputValue(), '', 'the token is not echoed back')
   t.equal(await page.getByLabel('WhatsApp Business Account ID').inputValue(), waba, 'ids are kept')
-  await shoot(page, join(shots, 'channel-connect-error.png'))
+  await shootFullPage(page, join(shots, 'channel-connect-error.png'))
 
   await fillConnectForm(page, phoneId)
   await page.getByRole('button', { name: 'Check and connect' }).click()
@@ -83,7 +66,7 @@ t.test('an admin connects a number and watches the webhook come alive', async (t
   const verifyToken = await page.locator('#verify-token').inputValue()
   t.match(callbackUrl, /^http:\/\/localhost:8080\/webhooks\/whatsapp\/[A-Za-z0-9_-]+$/)
   t.notOk((await page.content()).includes(token), 'the token is not in the page')
-  await shoot(page, join(shots, 'channel-page-waiting.png'))
+  await shootFullPage(page, join(shots, 'channel-page-waiting.png'))
 
   await page.locator('[data-copy="callback-url"]').click()
   await page.waitForSelector('[data-copy="callback-url"].is-copied')
@@ -103,7 +86,7 @@ t.test('an admin connects a number and watches the webhook come alive', async (t
   t.equal(await page.locator('#webhook-status[hx-trigger]').count(), 0, 'polling stopped')
   t.notMatch(await page.locator('#health-webhook-verified').innerText(), /Not yet/, 'the health panel followed')
   t.notMatch(await page.locator('#health-last-event').innerText(), /None yet/, 'the health panel followed')
-  await shoot(page, join(shots, 'channel-page.png'))
+  await shootFullPage(page, join(shots, 'channel-page.png'))
   t.same(problems, [], 'no CSP violations or script errors')
 
   // The same pages in dark mode and at phone width.
@@ -116,18 +99,18 @@ t.test('an admin connects a number and watches the webhook come alive', async (t
     const ctx: BrowserContext = await env.browser.newContext({ ...variant.options, storageState: state, locale: 'en-US' })
     const { page: p, problems: pp } = await watchedPage(ctx)
     await p.goto(env.base + '/settings/channels/new')
-    await shoot(p, join(shots, `channel-connect-${variant.name}.png`))
+    await shootFullPage(p, join(shots, `channel-connect-${variant.name}.png`))
     t.notOk(await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), `${variant.name}: connect form has no horizontal scrolling`)
     await p.goto(channelUrl)
-    await shoot(p, join(shots, `channel-page-${variant.name}.png`))
+    await shootFullPage(p, join(shots, `channel-page-${variant.name}.png`))
     t.notOk(await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), `${variant.name}: channel page has no horizontal scrolling`)
     await p.goto(env.base + '/settings/channels')
-    await shoot(p, join(shots, `channels-list-${variant.name}.png`))
+    await shootFullPage(p, join(shots, `channels-list-${variant.name}.png`))
     t.same(pp, [], `${variant.name}: no CSP violations or script errors`)
     await ctx.close()
   }
   await page.goto(env.base + '/settings/channels')
-  await shoot(page, join(shots, 'channels-list.png'))
+  await shootFullPage(page, join(shots, 'channels-list.png'))
 
   // Meta stops accepting the token: "Check now" shows the problem and the fix.
   await page.goto(channelUrl)
@@ -135,7 +118,7 @@ t.test('an admin connects a number and watches the webhook come alive', async (t
   await page.getByRole('button', { name: 'Check now' }).click()
   await page.getByText('This number needs reconnecting').waitFor()
   t.match(await page.locator('#health').innerText(), /#190/, 'the issue is listed with its code')
-  await shoot(page, join(shots, 'channel-page-reconnect.png'))
+  await shootFullPage(page, join(shots, 'channel-page-reconnect.png'))
   t.same(problems, [], 'no CSP violations or script errors')
   await context.close()
 })

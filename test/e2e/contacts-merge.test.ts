@@ -4,8 +4,7 @@
 // admin sets the default country. Screenshots in light, dark and phone width.
 import { join } from 'node:path'
 import t from 'tap'
-import type { Page } from 'playwright-core'
-import { browserApp, screenshotDir, signInThroughForm, watchedPage } from '../helpers/browser.js'
+import { browserApp, screenshotDir, signInThroughForm, watchedPage, shootFullPage } from '../helpers/browser.js'
 import { addMember, createUser } from '../helpers/accounts.js'
 import { contactPhones, conversations } from '../../src/db/schema.js'
 import { createChannel } from '../../src/features/channels/channels.service.js'
@@ -13,17 +12,6 @@ import { upsertWhatsAppContact } from '../../src/features/contacts/contacts.serv
 import { findContact, insertContact } from '../../src/features/contacts/contacts.store.js'
 import { setConsent } from '../../src/features/contacts/consent.service.js'
 import { phoneIndex } from '../../src/features/contacts/phone.js'
-
-async function shoot (page: Page, path: string): Promise<void> {
-  const viewport = page.viewportSize()!
-  const height = await page.evaluate(() => {
-    const main = document.querySelector('main')
-    return main === null ? document.body.scrollHeight : main.scrollHeight + window.innerHeight - main.clientHeight
-  })
-  await page.setViewportSize({ width: viewport.width, height: Math.min(Math.max(viewport.height, height), 8000) })
-  await page.screenshot({ path, caret: 'initial' })
-  await page.setViewportSize(viewport)
-}
 
 t.test('an agent records consent, then merges a duplicate; an admin sets the default country', async (t) => {
   const env = await browserApp(t)
@@ -57,16 +45,16 @@ t.test('an agent records consent, then merges a duplicate; an admin sets the def
   t.match(await panel.innerText(), /By Bruno Lima/)
   t.match(page.url(), new RegExp(`/contacts/${wa.id}$`), 'swapped in place, no navigation')
   t.equal(findContact(env.deps.db, ws, wa.id)!.consent, 'opted_in')
-  await shoot(page, join(shots, 'contact-consent.png'))
+  await shootFullPage(page, join(shots, 'contact-consent.png'))
 
   // Duplicates: the pair is suggested, the WhatsApp contact is offered as the survivor.
   await page.goto(`${env.base}/contacts/duplicates`)
   t.match(await page.locator('main').innerText(), /Same number, other spelling/)
-  await shoot(page, join(shots, 'contacts-duplicates.png'))
+  await shootFullPage(page, join(shots, 'contacts-duplicates.png'))
   await page.getByRole('button', { name: 'Merge…' }).click()
   await page.waitForURL(/\/contacts\/duplicates\/merge\?/)
   t.match(await page.locator('h1').innerText(), /Merge Mari \(loja\) into Mariana Costa\?/)
-  await shoot(page, join(shots, 'contacts-merge-confirm.png'))
+  await shootFullPage(page, join(shots, 'contacts-merge-confirm.png'))
   await page.getByRole('button', { name: 'Merge contacts' }).click()
   await page.waitForURL(/\/contacts\/duplicates\?done=merged/)
   t.match(await page.locator('#flash').textContent(), /Contacts merged/)
@@ -99,7 +87,7 @@ t.test('an agent records consent, then merges a duplicate; an admin sets the def
   t.ok(first !== null && second !== null && second.y >= first.y + first.height - 1, 'one card under the other on a phone')
   const overflow = await small.evaluate(() => document.documentElement.scrollWidth > window.innerWidth)
   t.notOk(overflow, 'nothing wider than the phone')
-  await shoot(small, join(shots, 'contacts-duplicates-phone-dark.png'))
+  await shootFullPage(small, join(shots, 'contacts-duplicates-phone-dark.png'))
 
   // Settings → Contacts, as the owner.
   const ownerContext = await env.browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' })
@@ -112,7 +100,7 @@ t.test('an agent records consent, then merges a duplicate; an admin sets the def
   await admin.getByRole('button', { name: 'Save changes' }).click()
   await admin.waitForURL(/\/settings\/contacts\?done=saved/)
   t.match(await admin.locator('#flash').textContent(), /Contact settings saved/)
-  await shoot(admin, join(shots, 'settings-contacts-dark.png'))
+  await shootFullPage(admin, join(shots, 'settings-contacts-dark.png'))
   t.equal((env.deps.sqlite.prepare('SELECT default_country AS c FROM workspaces WHERE id = ?').get(ws) as { c: string }).c, 'BR')
 
   t.same(problems, [])

@@ -8,24 +8,12 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
-import type { BrowserContext, Page } from 'playwright-core'
-import { browserApp, screenshotDir, signInThroughForm, watchedPage } from '../helpers/browser.js'
+import type { BrowserContext } from 'playwright-core'
+import { browserApp, screenshotDir, signInThroughForm, watchedPage, shootFullPage } from '../helpers/browser.js'
 import { createUser } from '../helpers/accounts.js'
 import { createSubscription, queueTestDelivery, updateSubscriptionOf } from '../../src/features/hooks/hooks.service.js'
 import { startHooksWorker } from '../../src/features/hooks/hooks.worker.js'
 import { verifySignature } from '../../src/features/hooks/signature.js'
-
-/** The whole page (the app shell scrolls inside <main>); caret 'initial' leaves no style="" behind. */
-async function shoot (page: Page, path: string): Promise<void> {
-  const viewport = page.viewportSize()!
-  const height = await page.evaluate(() => {
-    const main = document.querySelector('main')
-    return main === null ? document.body.scrollHeight : main.scrollHeight + window.innerHeight - main.clientHeight
-  })
-  await page.setViewportSize({ width: viewport.width, height: Math.min(Math.max(viewport.height, height), 8000) })
-  await page.screenshot({ path, caret: 'initial' })
-  await page.setViewportSize(viewport)
-}
 
 interface Received { headers: IncomingHttpHeaders, body: string }
 
@@ -54,7 +42,7 @@ t.test('an admin adds a webhook, sees the secret once, sends a test event and wa
   await page.goto(`${env.base}/settings/outgoing-webhooks`)
   await page.getByText('Tell your other systems what happens here').waitFor()
   t.equal(await page.locator('a[href="/api/v1/docs#webhooks"]').count() > 0, true, 'the empty state links the reference')
-  await shoot(page, join(shots, 'webhooks-empty.png'))
+  await shootFullPage(page, join(shots, 'webhooks-empty.png'))
   await page.reload()
 
   // No event chosen: the form says so and keeps the URL and description.
@@ -74,7 +62,7 @@ t.test('an admin adds a webhook, sees the secret once, sends a test event and wa
   t.match(secret, /^whsec_[A-Za-z0-9_-]{40,}$/, 'the secret is shown, whole')
   await page.getByText('You will not see it again').waitFor()
   await page.locator('#verify-sample').waitFor()
-  await shoot(page, join(shots, 'webhooks-secret.png'))
+  await shootFullPage(page, join(shots, 'webhooks-secret.png'))
 
   // Send a test event from the secret page: the log shows it pending, then delivered (polling, no reload).
   await page.getByRole('button', { name: 'Send test event' }).click()
@@ -103,7 +91,7 @@ t.test('an admin adds a webhook, sees the secret once, sends a test event and wa
   await page.locator('.hook-health-delivered').first().waitFor()
   t.equal(await page.locator('.hook-health-retrying').count(), 1, 'the failing one says so')
   t.equal(await page.locator('tr.is-paused').count(), 1, 'the paused one too')
-  await shoot(page, join(shots, 'webhooks-list.png'))
+  await shootFullPage(page, join(shots, 'webhooks-list.png'))
 
   // Open the delivery from the log: the payload and headers; resend it.
   await page.goto(hookUrl)
@@ -115,7 +103,7 @@ t.test('an admin adds a webhook, sees the secret once, sends a test event and wa
   await page.locator('#deliveries .badge-outline', { hasText: 'Replay' }).waitFor()
   await page.locator('#deliveries tbody tr').first().locator('.badge-success').waitFor({ timeout: 20_000 })
   t.equal(got.length >= 2 && got[got.length - 1]!.headers['weltra-event-id'] === got[0]!.headers['weltra-event-id'], true, 'the replay carries the same event id')
-  await shoot(page, join(shots, 'webhooks-detail.png'))
+  await shootFullPage(page, join(shots, 'webhooks-detail.png'))
 
   // A new secret through the dialog: shown once, different, the old one still honoured a day.
   await page.reload()
@@ -139,13 +127,13 @@ t.test('an admin adds a webhook, sees the secret once, sends a test event and wa
     const { page: p, problems: pp } = await watchedPage(ctx)
     for (const [name, url] of [['list', '/settings/outgoing-webhooks'], ['detail', hookUrl.replace(env.base, '')]] as const) {
       await p.goto(env.base + url)
-      await shoot(p, join(shots, `webhooks-${name}-${variant.name}.png`))
+      await shootFullPage(p, join(shots, `webhooks-${name}-${variant.name}.png`))
       t.notOk(await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), `${variant.name}: ${name} has no horizontal scrolling`)
     }
     await p.getByRole('link', { name: 'New secret' }).click()
     await p.locator('dialog[open]').getByRole('button', { name: 'Make a new secret' }).click()
     await p.locator('#webhook-secret').waitFor()
-    await shoot(p, join(shots, `webhooks-secret-${variant.name}.png`))
+    await shootFullPage(p, join(shots, `webhooks-secret-${variant.name}.png`))
     t.notOk(await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), `${variant.name}: the secret page has no horizontal scrolling`)
     t.same(pp, [], `${variant.name}: no console errors or CSP reports`)
     await ctx.close()

@@ -70,3 +70,20 @@ export async function signInThroughForm (page: Page, base: string, user: { email
   await page.getByLabel('Password').fill(user.password)
   await page.getByRole('button', { name: /^sign in$/i }).click()
 }
+
+/**
+ * A screenshot of the whole page: the app shell scrolls inside <main>, so the viewport is grown to fit
+ * it (the shell's bars take what the viewport has beyond <main>), then restored. caret 'initial'
+ * because hiding the caret leaves style="" on inputs, which htmx's settle step would then copy onto
+ * swapped-in inputs (a CSP report no real user would cause).
+ */
+export async function shootFullPage (page: Page, path: string): Promise<void> {
+  const viewport = page.viewportSize()!
+  const height = await page.evaluate(() => {
+    const main = document.querySelector('main')
+    return main === null ? document.body.scrollHeight : main.scrollHeight + window.innerHeight - main.clientHeight
+  })
+  await page.setViewportSize({ width: viewport.width, height: Math.min(Math.max(viewport.height, height), 8000) })
+  await page.screenshot({ path, caret: 'initial' })
+  await page.setViewportSize(viewport)
+}

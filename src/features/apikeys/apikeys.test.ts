@@ -5,34 +5,16 @@
 // workspace's key is a 404; creation and revocation are in the audit log without the secret.
 import t, { type Test } from 'tap'
 import { eq } from 'drizzle-orm'
-import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
-import { addMember, createUser, get, post, signIn } from '../../../test/helpers/accounts.js'
+import { teamWorld, type TeamWorld } from '../../../test/helpers/team.js'
+import { get, post } from '../../../test/helpers/accounts.js'
 import { inlineCode } from '../../../test/helpers/html.js'
 import { apiKeys, auditLog, workspaces } from '../../db/schema.js'
 import { sha256Hex } from '../../platform/crypto/index.js'
 import { NotFoundError } from '../../platform/http/errors.js'
 import { authenticateApiKey, createApiKey, listApiKeys, maxActiveKeys, revokeApiKey } from './apikeys.service.js'
 
-interface World extends TestApp { ws: string, otherWs: string, ownerId: string, adminCookie: string, agentCookie: string, outsiderCookie: string }
-
-async function world (t: Test): Promise<World> {
-  const env = await buildTestApp(t)
-  const owner = await createUser(env.deps, { name: 'Olivia Owner', workspace: 'Loja Azul' })
-  const admin = await createUser(env.deps, { name: 'Ana Admin' })
-  const agent = await createUser(env.deps, { name: 'Bruno Agent' })
-  const outsider = await createUser(env.deps, { name: 'Otto Outsider', workspace: 'Other Shop' })
-  addMember(env.deps, owner.workspaceId!, admin.id, 'admin')
-  addMember(env.deps, owner.workspaceId!, agent.id, 'agent')
-  return {
-    ...env,
-    ws: owner.workspaceId!,
-    otherWs: outsider.workspaceId!,
-    ownerId: owner.id,
-    adminCookie: await signIn(env.app, admin),
-    agentCookie: await signIn(env.app, agent),
-    outsiderCookie: await signIn(env.app, outsider)
-  }
-}
+type World = TeamWorld
+const world = (t: Test): Promise<World> => teamWorld(t)
 
 /** Creates a key through the service (as the owner), failing the test on validation errors. */
 function makeKey (w: World, name: string, role = 'agent', workspaceId = w.ws) {

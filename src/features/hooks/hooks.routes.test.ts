@@ -14,8 +14,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
-import { addMember, createUser, get, origin, post, signIn } from '../../../test/helpers/accounts.js'
+import { teamWorld, type TeamWorld } from '../../../test/helpers/team.js'
+import { get, origin, post } from '../../../test/helpers/accounts.js'
 import { inlineCode } from '../../../test/helpers/html.js'
 import { auditLog, webhookDeliveries } from '../../db/schema.js'
 import { createSubscription, queueTestDelivery } from './hooks.service.js'
@@ -23,35 +23,11 @@ import { hooksBase } from './hooks.routes.js'
 import { startHooksWorker } from './hooks.worker.js'
 import { verifySignature } from './signature.js'
 
-interface World extends TestApp {
-  ws: string
-  otherWs: string
-  ownerId: string
-  adminCookie: string
-  agentCookie: string
-  outsiderCookie: string
-}
+type World = TeamWorld
 
-/** A workspace with an owner, an admin and an agent, and another workspace with its own owner. */
+/** The team world; `realTime` sets the clock to now (receivers compare a signature's time with theirs). */
 async function world (t: Test, set: Record<string, string> = {}, options: { realTime?: boolean } = {}): Promise<World> {
-  const env = await buildTestApp(t, { set })
-  // Receivers compare a signature's timestamp with their own clock.
-  if (options.realTime === true) env.clock.set(Date.now())
-  const owner = await createUser(env.deps, { name: 'Olivia Owner', workspace: 'Loja Azul' })
-  const admin = await createUser(env.deps, { name: 'Ana Admin' })
-  const agent = await createUser(env.deps, { name: 'Bruno Agent' })
-  const outsider = await createUser(env.deps, { name: 'Otto Outsider', workspace: 'Other Shop' })
-  addMember(env.deps, owner.workspaceId!, admin.id, 'admin')
-  addMember(env.deps, owner.workspaceId!, agent.id, 'agent')
-  return {
-    ...env,
-    ws: owner.workspaceId!,
-    otherWs: outsider.workspaceId!,
-    ownerId: owner.id,
-    adminCookie: await signIn(env.app, admin),
-    agentCookie: await signIn(env.app, agent),
-    outsiderCookie: await signIn(env.app, outsider)
-  }
+  return await teamWorld(t, { set, ...(options.realTime === true ? { clockAt: Date.now() } : {}) })
 }
 
 /** The test config that lets webhooks reach a receiver on this machine over plain http. */
