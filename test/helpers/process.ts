@@ -9,6 +9,8 @@ import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import type { Test } from 'tap'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const mainScript = join(repoRoot, 'src', 'main.ts')
@@ -253,4 +255,33 @@ export function sha256File (file: string): string {
 /** A fresh random master key, base64 (32 bytes), without spawning the CLI. */
 export function newMasterKey (): string {
   return randomBytes(32).toString('base64')
+}
+
+/** A stack frame line such as "    at foo (file.ts:1:2)". */
+export const stackFrame = /^\s+at .+[(:]/m
+
+/** Asserts an expected failure: the exit code, a single `weltra: …` line matching `pattern`, no stack. */
+export function assertCleanFailure (t: Test, r: CliResult, code: number, pattern: RegExp): void {
+  t.equal(r.code, code, `exit code ${code} (stderr: ${r.stderr.trim()})`)
+  const lines = r.stderr.trimEnd().split('\n')
+  t.equal(lines.length, 1, 'exactly one line on stderr')
+  t.match(lines[0], /^weltra: /, 'the line starts with "weltra: "')
+  t.match(r.stderr, pattern)
+  t.notMatch(r.stderr, stackFrame, 'no stack trace')
+  t.notMatch(r.stderr, /unexpected error/, 'not reported as an unexpected error')
+}
+
+/** The database file of a data directory. */
+export const dbFile = (dataDir: string): string => join(dataDir, 'weltra.db')
+
+/** Reads one meta value straight from a database file (read-write, so closing removes -wal/-shm). */
+export function metaValue (file: string, key: string): string | undefined {
+  const db = new Database(file, { fileMustExist: true })
+  try {
+    return (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value
+  } finally { db.close() }
+}
+
+export async function fetchStatus (port: number, path: string): Promise<number> {
+  return (await httpGet(port, path)).status
 }
