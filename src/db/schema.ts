@@ -761,3 +761,19 @@ export const webhookQueue = sqliteTable('webhook_queue', {
 }, (t) => [
   uniqueIndex('webhook_queue_subject').on(t.workspaceId, t.eventType, t.subjectKey)
 ])
+
+// ── privacy ──────────────────────────────────────────────────────────────
+/**
+ * What is left of a contact the workspace was asked to forget: keyed blind indexes of its numbers and
+ * emails (under a purpose of their own, so they match nothing else), which stop a later CSV import
+ * from bringing the person back. Nothing else: no name, no id. If they write again on WhatsApp they
+ * start as a new contact (that is them getting in touch, not us keeping them).
+ */
+export const contactTombstones = sqliteTable('contact_tombstones', {
+  id: id(),
+  workspaceId: text().notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  indexValue: text().notNull(),
+  createdAt: timestampMs().notNull()
+}, (t) => [
+  uniqueIndex('contact_tombstones_value').on(t.workspaceId, t.indexValue)
+])

@@ -8,6 +8,7 @@
 //   GET    /api/v1/contacts/:contactId                   agent  one contact
 //   PATCH  /api/v1/contacts/:contactId                   agent  name, notes, custom fields, numbers, emails
 //   DELETE /api/v1/contacts/:contactId                   admin  delete (soft, like the screens)
+//   POST   /api/v1/contacts/:contactId/forget            admin  erase the person for good (their request)
 //   PUT    /api/v1/contacts/:contactId/labels/:labelId   agent  add a label
 //   DELETE /api/v1/contacts/:contactId/labels/:labelId   agent  remove a label
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -16,6 +17,7 @@ import { AppError, NotFoundError, ValidationError } from '../../platform/http/er
 import { Type } from '@sinclair/typebox'
 import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, OneOf, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
 import { contactRecords, type ContactRecord } from './contact-records.service.js'
+import { forgetContact } from './forget.service.js'
 import { clearFieldValue, findFieldByKey, setFieldValue, validateFieldValue } from './contact-fields.service.js'
 import { contactOf, createContact, deleteContacts, renameContact, replaceEmails, replacePhones, setContactLabel, setNotes } from './contact-edit.service.js'
 import { activities, consents, contactSorts, listContacts, type ContactFilter } from './contacts-list.store.js'
@@ -220,6 +222,32 @@ export async function contactsApi (app: FastifyInstance, deps: Deps): Promise<vo
     contactOf(deps.db, key.workspaceId, contactId)
     deleteContacts(deps.db, { userId: null, apiKeyId: key.keyId, workspaceId: key.workspaceId, ip: req.ip }, [contactId], now())
     return reply.code(204).send()
+  })
+
+  app.post('/api/v1/contacts/:contactId/forget', {
+    config: apiConfig('api:admin'),
+    schema: {
+      summary: 'Forget a contact (erasure on request)',
+      description: 'Erases the person for good, on their request: the contact (and contacts merged into it), conversations, messages, files, numbers, emails, notes, custom fields, labels, timeline, the raw webhook payloads and outgoing webhook deliveries that mention them. Cannot be undone. What remains: tombstones that make a CSV import skip their numbers and emails, and an audit entry without personal data; if they write again they are a new contact. Needs an admin key.',
+      operationId: 'forgetContact',
+      tags,
+      params: contactParams,
+      response: {
+        200: Type.Object({
+          contacts: Type.Integer({ description: 'The contact and those merged into it.' }),
+          conversations: Type.Integer(),
+          messages: Type.Integer(),
+          media_files: Type.Integer(),
+          raw_payloads: Type.Integer({ description: 'Stored deliveries from Meta that mentioned them.' }),
+          webhook_deliveries: Type.Integer({ description: 'Outgoing webhook events and deliveries that carried their records.' })
+        }, { description: 'Erased: what was removed.' })
+      }
+    }
+  }, async (req) => {
+    const { contactId } = req.params as { contactId: string }
+    const key = apiPrincipal(req)
+    const r = await forgetContact(deps, { userId: null, apiKeyId: key.keyId, workspaceId: key.workspaceId, ip: req.ip }, contactId)
+    return { contacts: r.contacts, conversations: r.conversations, messages: r.messages, media_files: r.mediaFiles, raw_payloads: r.rawPayloads, webhook_deliveries: r.webhookDeliveries }
   })
 
   labelRoutes(app, {

@@ -25,6 +25,8 @@ import { updateContact, type NewContact } from './contacts.store.js'
 import { contactLimits, validateEmail, validateName, validateNotes, validatePhone } from './contact-edit.service.js'
 import { recordContactEvent } from './contact-events.store.js'
 import { queueHookEvent } from '../hooks/hooks.queue.js'
+import { isForgotten } from './forget.service.js'
+import { hasTombstones } from './tombstones.store.js'
 import { CsvError, csvMaxBytes, csvRecords, decodeCsv, inspectCsv, unneutralise, type CsvRecord } from './csv.js'
 import { emailIndex, formatPhone, phoneIndex, phoneSpellings, waIdIndexOf } from './phone.js'
 import { isId } from '../../platform/crypto/index.js'
@@ -197,7 +199,7 @@ export function parseConsent (raw: string): Consent | null | undefined {
 }
 
 /** Why a row is skipped: a reason code, the target it concerns, and for custom fields the field's own error key. */
-export interface RowProblem { code: 'empty_row' | 'no_name_or_phone' | 'invalid_phone' | 'invalid_email' | 'invalid_field' | 'invalid_consent' | 'name_too_long' | 'notes_too_long', target?: string, detail?: string }
+export interface RowProblem { code: 'empty_row' | 'no_name_or_phone' | 'invalid_phone' | 'invalid_email' | 'invalid_field' | 'invalid_consent' | 'name_too_long' | 'notes_too_long' | 'forgotten', target?: string, detail?: string }
 
 export interface RowPlan {
   name: string | null
@@ -540,6 +542,8 @@ export async function runImport (deps: D, workspaceId: string, id: string, optio
     eventDataUpdated: JSON.stringify({ importId: id, file: imp.fileName, updated: true })
   }
   const report = reportOf(deps, workspaceId, id)
+  // People the workspace was asked to forget are not brought back by a file (checked only when there are any).
+  const tombstones = hasTombstones(deps.db, workspaceId)
   const counts = { processed: imp.processedRows, created: imp.createdCount, updated: imp.updatedCount, skipped: imp.skippedCount }
   const records = csvRecords(content)
   let done = 0
@@ -584,6 +588,7 @@ export async function runImport (deps: D, workspaceId: string, id: string, optio
           rowNumber++
           rows++
           const plan = planRow(ctx, next.value.fields)
+          if (tombstones && plan.problems.length === 0 && isForgotten(db, workspaceId, plan.phones.map(p => p.digits), plan.emails)) plan.problems.push({ code: 'forgotten' })
           let outcome: Outcome
           if (plan.problems.length > 0) {
             outcome = 'skipped'

@@ -12,6 +12,7 @@ import { upsertWhatsAppContact } from './contacts.service.js'
 import { phoneIndex } from './phone.js'
 import { runImport, runPendingImports } from './import.service.js'
 import { createSubscription } from '../hooks/hooks.service.js'
+import { forgetContact } from './forget.service.js'
 import { lookupSql } from './import.store.js'
 import { readFile } from 'node:fs/promises'
 
@@ -439,4 +440,20 @@ t.test('an import announces each contact it creates or fills to the workspace\'s
   await post(env.app, `/contacts/import/${second}/start`, { 'map.0': 'phone', 'map.1': 'email' }, env.admin)
   await runPendingImports(env.deps)
   t.same(queued().map(q => q.event_type).sort(), ['contact.created', 'contact.created', 'contact.updated'], 'a filled contact: contact.updated')
+})
+
+t.test('an import skips the numbers and emails of people the workspace was asked to forget', async (t) => {
+  const env = await world(t)
+  const first = await uploaded(t, env, 'name,phone,email\nAna,11987654321,ana@example.org\nBia,11987654322,\n')
+  await post(env.app, `/contacts/import/${first}/start`, { 'map.0': 'name', 'map.1': 'phone', 'map.2': 'email' }, env.admin)
+  await runPendingImports(env.deps)
+  const ana = contactsOf(env).find(c => c.name === 'Ana')!
+  await forgetContact(env.deps, { userId: env.ownerId, workspaceId: env.workspaceId }, ana.id)
+  const again = await uploaded(t, env, 'name,phone,email\nAna Again,+55 11 98765-4321,\nAna Mail,,ANA@example.org\nCarla,11987654323,\n')
+  await post(env.app, `/contacts/import/${again}/start`, { 'map.0': 'name', 'map.1': 'phone', 'map.2': 'email' }, env.admin)
+  await runPendingImports(env.deps)
+  t.match(importRow(env, again), { created: 1, skipped: 2 })
+  t.same(contactsOf(env).map(c => c.name).sort(), ['Bia', 'Carla'], 'the forgotten person is not brought back, by number or email')
+  const report = await get(env.app, `/contacts/import/${again}`, env.admin)
+  t.match(report.body, 'A person this workspace was asked to forget')
 })

@@ -201,3 +201,25 @@ export function latestResolvedConversation (db: Db, workspaceId: string, channel
     .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.channelId, channelId), eq(conversations.contactId, contactId), eq(conversations.status, 'resolved')))
     .orderBy(desc(conversations.lastMessageAt)).limit(1).get()
 }
+
+// ── erasure ──
+/** Everything of the inbox that belongs to these contacts: their conversations, messages (with wamids) and media ids. */
+export function tracesOfContacts (db: Db, workspaceId: string, contactIds: readonly string[]): { conversationIds: string[], messages: Array<{ id: string, wamid: string | null, wamidKey: number | null }>, mediaIds: string[] } {
+  if (contactIds.length === 0) return { conversationIds: [], messages: [], mediaIds: [] }
+  const ids = sql.join(contactIds.map(id => sql`${id}`), sql`, `)
+  const conversationIds = db.all<{ id: string }>(sql`SELECT id FROM conversations WHERE workspace_id = ${workspaceId} AND contact_id IN (${ids})`).map(r => r.id)
+  if (conversationIds.length === 0) return { conversationIds, messages: [], mediaIds: [] }
+  const convs = sql.join(conversationIds.map(id => sql`${id}`), sql`, `)
+  const rows = db.all<{ id: string, wamid: string | null, wamid_key: number | null }>(sql`SELECT id, wamid, wamid_key FROM messages WHERE workspace_id = ${workspaceId} AND conversation_id IN (${convs})`)
+  const mediaIds = db.all<{ id: string }>(sql`SELECT m.id FROM media m JOIN messages g ON g.workspace_id = m.workspace_id AND g.id = m.message_id WHERE g.workspace_id = ${workspaceId} AND g.conversation_id IN (${convs})`).map(r => r.id)
+  return { conversationIds, messages: rows.map(r => ({ id: r.id, wamid: r.wamid, wamidKey: r.wamid_key })), mediaIds }
+}
+
+/** Deletes the status log of these wamids (statuses are keyed by wamid, not linked to the message row). */
+export function deleteStatusesOf (db: Db, workspaceId: string, wamids: ReadonlyArray<{ wamid: string, wamidKey: number }>): number {
+  let n = 0
+  for (const w of wamids) {
+    n += db.delete(messageStatuses).where(and(eq(messageStatuses.workspaceId, workspaceId), eq(messageStatuses.wamidKey, w.wamidKey), eq(messageStatuses.wamid, w.wamid))).run().changes
+  }
+  return n
+}

@@ -10,7 +10,7 @@ import {
 import { queueHookEvent } from '../hooks/hooks.queue.js'
 
 export type { Conversation, Message }
-export { conversationMessages, findConversation, findMessage, reactionsTo, statusHistory } from './messages.store.js'
+export { conversationMessages, deleteStatusesOf, findConversation, findMessage, reactionsTo, statusHistory, tracesOfContacts } from './messages.store.js'
 
 /** What changed, for the event bus (emitted by the caller after commit). */
 export type MessageChange =

@@ -12,6 +12,7 @@ import { findMedia, insertMedia, storedMediaIds, type MediaRow } from './media.s
 
 export type { MediaRow }
 export { findMedia }
+export { mediaFilePath } from './media.files.js'
 
 /** One media attachment of an inbound message, as the webhook processor knows it. */
 export interface QueueMediaInput {

@@ -1,5 +1,6 @@
 // Receiving Meta's deliveries: authenticate the exact bytes with the channel's app secret, store them
 // durably (group commit), and only then let the route answer 200. Processing reads the stored copy.
+import { eraseMentions } from '../../db/erase-mentions.js'
 import type { Deps } from '../../deps.js'
 import { handshake, type HandshakeResult } from '../../platform/whatsapp/verify-handshake.js'
 import { verifySignature } from '../../platform/whatsapp/webhook-signature.js'
@@ -53,4 +54,13 @@ export function webhookCounts (deps: Pick<Deps, 'db'>, workspaceId: string): Ret
 /** One page of the Webhook log (newest first, without payloads), with each delivery's number. */
 export function webhookLog (deps: Pick<Deps, 'db'>, workspaceId: string, options: Parameters<typeof webhookLogPage>[2]): ReturnType<typeof webhookLogPage> {
   return webhookLogPage(deps.db, workspaceId, options)
+}
+
+/**
+ * Erasure: deletes the stored raw deliveries from Meta that mention any needle (a number, a user id, a
+ * message id). A delivery can hold several people's messages; the whole copy goes (the messages it
+ * carried were stored already, and the raw copy is only kept for replay and inspection).
+ */
+export function eraseRawPayloadsMentioning (db: Deps['db'], workspaceId: string, needles: readonly string[]): number {
+  return eraseMentions(db, workspaceId, { table: 'webhook_events', column: 'payload', decode: (b64) => Buffer.from(b64, 'base64').toString('utf8') }, needles)
 }
