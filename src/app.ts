@@ -37,6 +37,7 @@ import { contactsApi } from './features/contacts/contacts.api.js'
 import { inboxApi } from './features/inbox/inbox.api.js'
 import { channelsApi } from './features/channels/channels.api.js'
 import { hooksRoutes } from './features/hooks/hooks.routes.js'
+import { contactArchiveRoutes } from './features/contacts/contact-archive.routes.js'
 import { hooksApi } from './features/hooks/hooks.api.js'
 import { apiRoutes } from './features/api/api.routes.js'
 import { authenticateApiKey } from './features/apikeys/apikeys.service.js'
@@ -122,6 +123,7 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(contactsRoutes, deps)
   await app.register(contactsDuplicatesRoutes, deps)
   await app.register(transferRoutes, deps)
+  await app.register(contactArchiveRoutes, deps)
   // ── the public API (/api/v1) ──
   await app.register(apiRoutes, deps)
   await app.register(contactsApi, deps)

@@ -8,6 +8,7 @@
 //   GET    /api/v1/contacts/:contactId                   agent  one contact
 //   PATCH  /api/v1/contacts/:contactId                   agent  name, notes, custom fields, numbers, emails
 //   DELETE /api/v1/contacts/:contactId                   admin  delete (soft, like the screens)
+//   GET    /api/v1/contacts/:contactId/archive           admin  everything about the person, as a ZIP (their request)
 //   POST   /api/v1/contacts/:contactId/forget            admin  erase the person for good (their request)
 //   PUT    /api/v1/contacts/:contactId/labels/:labelId   agent  add a label
 //   DELETE /api/v1/contacts/:contactId/labels/:labelId   agent  remove a label
@@ -15,58 +16,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
 import { AppError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import { Type } from '@sinclair/typebox'
-import { apiConfig, apiError, apiPrincipal, Id, iso, labelRoutes, Nullable, OneOf, pageQuery, pageSchema, Time } from '../../platform/http/api.js'
-import { contactRecords, type ContactRecord } from './contact-records.service.js'
+import { apiConfig, apiError, apiPrincipal, Id, labelRoutes, Nullable, OneOf, pageQuery, pageSchema } from '../../platform/http/api.js'
+import { contactRecords } from './contact-records.service.js'
 import { forgetContact } from './forget.service.js'
+import { contactArchive } from './contact-archive.service.js'
+import { sendDownload } from '../../platform/http/download.js'
+import { contactJson, contactSchema } from './contact-json.js'
 import { clearFieldValue, findFieldByKey, setFieldValue, validateFieldValue } from './contact-fields.service.js'
 import { contactOf, createContact, deleteContacts, renameContact, replaceEmails, replacePhones, setContactLabel, setNotes } from './contact-edit.service.js'
 import { activities, consents, contactSorts, listContacts, type ContactFilter } from './contacts-list.store.js'
+export { contactJson, contactSchema }
 
 const tags = ['Contacts']
-
-export const contactSchema = Type.Object({
-  id: Type.String(),
-  name: Nullable(Type.String(), 'The name your team gave the contact.'),
-  display_name: Nullable(Type.String(), 'What people see: the name, else the WhatsApp profile name, @username or number.'),
-  profile_name: Nullable(Type.String(), 'The name the customer set in WhatsApp.'),
-  username: Nullable(Type.String(), 'The customer\'s WhatsApp username, if any.'),
-  whatsapp: Nullable(Type.String(), 'The WhatsApp number (E.164), once the customer has written.'),
-  bsuid: Nullable(Type.String(), 'WhatsApp\'s business-scoped user id, when the customer uses a username.'),
-  phones: Type.Array(Type.String(), { description: 'Other numbers, E.164.' }),
-  emails: Type.Array(Type.String()),
-  labels: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
-  notes: Nullable(Type.String(), 'Private notes of the team.'),
-  consent: Type.Object({
-    state: OneOf(consents, 'Marketing consent: templates are refused when opted_out.'),
-    source: Nullable(Type.String()),
-    at: Nullable(Time())
-  }),
-  fields: Type.Record(Type.String(), Type.String(), { description: 'Custom field values by field key.' }),
-  last_inbound_at: Nullable(Time(), 'When the customer last wrote.'),
-  created_at: Time(),
-  updated_at: Time()
-}, { description: 'A contact.' })
-
-export function contactJson (c: ContactRecord): Record<string, unknown> {
-  return {
-    id: c.id,
-    name: c.name,
-    display_name: c.displayName,
-    profile_name: c.profileName,
-    username: c.username,
-    whatsapp: c.whatsapp,
-    bsuid: c.bsuid,
-    phones: c.phones,
-    emails: c.emails,
-    labels: c.labels,
-    notes: c.notes,
-    consent: { state: c.consent.state, source: c.consent.source, at: iso(c.consent.at) },
-    fields: c.fields,
-    last_inbound_at: iso(c.lastInboundAt),
-    created_at: iso(c.createdAt),
-    updated_at: iso(c.updatedAt)
-  }
-}
 
 const contactParams = Type.Object({ contactId: Id('The contact\'s id.') })
 const labelParams = Type.Object({ contactId: Id('The contact\'s id.'), labelId: Id('A label of the workspace.') })
@@ -222,6 +183,22 @@ export async function contactsApi (app: FastifyInstance, deps: Deps): Promise<vo
     contactOf(deps.db, key.workspaceId, contactId)
     deleteContacts(deps.db, { userId: null, apiKeyId: key.keyId, workspaceId: key.workspaceId, ip: req.ip }, [contactId], now())
     return reply.code(204).send()
+  })
+
+  app.get('/api/v1/contacts/:contactId/archive', {
+    config: apiConfig('api:admin'),
+    schema: {
+      summary: 'Download everything about a contact (ZIP)',
+      description: 'The customer\'s right of access: a ZIP with contact.json (the record and its timeline), conversations.json, messages.json (private notes included), messages.csv and media/ with every stored file, decrypted. Audited. Needs an admin key.',
+      operationId: 'contactArchive',
+      tags,
+      params: contactParams,
+      response: { 200: Type.String({ format: 'binary', description: 'The ZIP archive (application/zip).' }) }
+    }
+  }, async (req, reply) => {
+    const { contactId } = req.params as { contactId: string }
+    const key = apiPrincipal(req)
+    return sendDownload(reply, 'application/zip', contactArchive(deps, { userId: null, apiKeyId: key.keyId, workspaceId: key.workspaceId, ip: req.ip }, contactId))
   })
 
   app.post('/api/v1/contacts/:contactId/forget', {

@@ -16,14 +16,14 @@
 // included, and records marketing consent. Every member may export what the list shows them (the
 // export is rate-limited and audited with its size, never its content). Another workspace's import id
 // answers 404, exactly like an unknown one.
-import { Readable } from 'node:stream'
 import multipart from '@fastify/multipart'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
 import { csvMaxBytes, csvMaxColumns, csvMaxRows } from './csv.js'
 import { exportContacts, exportFileName, type ExportFormat } from './export.service.js'
 import { filterFrom } from './contacts.routes.js'
 import { readCapped } from '../../platform/http/forms.js'
+import { sendDownload } from '../../platform/http/download.js'
 import { listFields } from './contact-fields.service.js'
 import {
   baseTargets, cancelImport, importOf, latestImports, mappingView, previewPhone, reportOf, startImport, uploadImport, type ImportActor, type MappingView,
@@ -161,20 +161,11 @@ export async function transferRoutes (app: FastifyInstance, deps: Deps): Promise
     const format: ExportFormat = (req.query as Record<string, unknown> | undefined)?.format === 'json' ? 'json' : 'csv'
     const filter = filterFrom(req.query)
     const stream = exportContacts(deps, actor, filter, format)
-    return sendDownload(reply, format, exportFileName(format, deps.clock.now()), stream)
+    return sendDownload(reply, format === 'json' ? 'application/json; charset=utf-8' : 'text/csv; charset=utf-8', { fileName: exportFileName(format, deps.clock.now()), stream })
   })
 }
 
 /** Field labels by mapping target ("field:<key>" → label), to name a report's field problems. */
 function fieldLabels (deps: Deps, workspaceId: string): Record<string, string> {
   return Object.fromEntries(listFields(deps.db, workspaceId).map(f => [`field:${f.key}`, f.label]))
-}
-
-function sendDownload (reply: FastifyReply, format: ExportFormat, fileName: string, body: Iterable<string>): FastifyReply {
-  return reply
-    .type(format === 'json' ? 'application/json; charset=utf-8' : 'text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="${fileName}"`)
-    .header('cache-control', 'no-store')
-    .header('x-content-type-options', 'nosniff')
-    .send(Readable.from(body))
 }

@@ -22,7 +22,7 @@ import { Type, type TSchema } from '@sinclair/typebox'
 import type { Deps } from '../../deps.js'
 import { apiConfig, apiError, apiPrincipal, Id, idPattern, iso, Nullable, OneOf, pageQuery, Time } from '../../platform/http/api.js'
 import { AppError, ValidationError } from '../../platform/http/errors.js'
-import { contactSchema } from '../contacts/contacts.api.js'
+import { contactSchema } from '../contacts/contact-json.js'
 import { conversationSchema, messageSchema } from '../inbox/inbox.api.js'
 import {
   createSubscription, deliveryDetail, deliveryLog, deliveryLogPage, descriptionMaxLength, hookEventTypes, listSubscriptionViews, maxSubscriptions,

@@ -9,7 +9,7 @@ import { processAllPending } from '../webhooks/webhook-processor.js'
 import { assignConversation, setStatus } from '../inbox/conversations.service.js'
 import { attachWamid, insertOutbound } from '../inbox/messaging.service.js'
 import { renameContact } from '../contacts/contact-edit.service.js'
-import { contactJson } from '../contacts/contacts.api.js'
+import { contactJson } from '../contacts/contact-json.js'
 import { contactRecords } from '../contacts/contact-records.service.js'
 import {
   createSubscription, deliveryLog, queueTestDelivery, replayDelivery, rotateSecret, updateSubscriptionOf, type HookActor, type SubscriptionInput
