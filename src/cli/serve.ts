@@ -14,6 +14,7 @@ import { acquirePidFile, releasePidFile } from './pid-file.js'
 import { createTransport } from '../platform/mail/transports.js'
 import { startMailWorker } from '../features/mail/mail.worker.js'
 import { startHooksWorker } from '../features/hooks/hooks.worker.js'
+import { startRetentionJob } from '../features/privacy/retention.service.js'
 import { startMediaWorker } from '../features/media/media.worker.js'
 import { startOutboundWorker } from '../features/outbound/outbound.worker.js'
 import { startWebhookProcessor } from '../features/webhooks/webhook-processor.js'
@@ -76,6 +77,8 @@ export async function start (config: Config, log: Log = createLogger(config.log.
   // Tells the workspace's own systems what happened (outgoing webhooks), and retries what they missed.
   const hooksWorker = startHooksWorker(deps)
   const stopHooksKicking = (['message.created', 'message.updated', 'conversation.updated'] as const).map(name => deps.events.on(name, () => hooksWorker.kick()))
+  // Applies each workspace's retention once a day (raw payloads, old message bodies, inactive contacts).
+  const retentionJob = startRetentionJob(deps)
   const stopOutboundKicking = [
     deps.events.on('outbox.queued', () => outboundWorker.kick()),
     deps.events.on('channel.changed', () => outboundWorker.kick())
@@ -103,6 +106,8 @@ export async function start (config: Config, log: Log = createLogger(config.log.
         stopMediaKicking()
         await mediaWorker.stop()
         await importWorker.stop()
+        retentionJob.stop()
+        await retentionJob.settled()
         for (const off of stopHooksKicking) off()
         await hooksWorker.stop()
         await transport.close?.()

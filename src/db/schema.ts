@@ -102,6 +102,15 @@ export const workspaces = sqliteTable('workspaces', {
   defaultCountry: text().notNull().default('US'),
   /** Contacts: inbound messages that are exactly one of these words (comma-separated, any case) opt the contact out. */
   optOutKeywords: text().notNull().default('STOP, UNSUBSCRIBE'),
+  /** Retention: message bodies and files older than this many days are removed (null: kept). */
+  retainMessagesDays: integer(),
+  /** Retention: Meta's raw webhook payloads are removed after this many days (they are processed at once). */
+  retainWebhookDays: integer().notNull().default(14),
+  /** Retention: contacts with no activity for this many months are erased (null: kept). */
+  retainContactsMonths: integer(),
+  /** Retention: when the daily job last ran for this workspace, and what it removed (JSON). */
+  retentionRunAt: timestampMs(),
+  retentionReport: text(),
   createdAt: timestampMs().notNull(),
   updatedAt: timestampMs().notNull(),
   deletedAt: timestampMs()
@@ -265,6 +274,8 @@ export const contacts = sqliteTable('contacts', {
   consentAt: timestampMs(),
   /** The wording the contact agreed to (or the keyword they sent). */
   consentWording: text(),
+  /** Legal hold: retention never removes this contact or its messages. */
+  legalHold: integer({ mode: 'boolean' }).notNull().default(false),
   /** The sort key of the list: the shown name, lower case (virtual, indexed). */
   sortName: text().generatedAlwaysAs(sql`lower(coalesce(name, profile_name, username, ''))`, { mode: 'virtual' })
 }, (t) => [

@@ -312,3 +312,18 @@ export function deleteContacts (db: Db, actor: { userId: string | null, workspac
     return n
   }, { behavior: 'immediate' })
 }
+
+/**
+ * Puts a contact on legal hold (or takes it off): retention never removes a contact on hold, nor its
+ * messages. Returns whether it changed; recorded on the timeline and in the audit log.
+ */
+export function setLegalHold (db: Db, actor: { userId: string | null, workspaceId: string, ip?: string | undefined }, contactId: string, on: boolean, now: number): boolean {
+  return db.transaction((tx) => {
+    const c = contactOf(tx, actor.workspaceId, contactId)
+    if (c.legalHold === on) return false
+    updateContact(tx, actor.workspaceId, c.id, { legalHold: on, updatedAt: now })
+    recordContactEvent(tx, { workspaceId: actor.workspaceId, contactId: c.id, kind: on ? 'legal_hold_on' : 'legal_hold_off', actorId: actor.userId, at: now })
+    recordAudit(tx, { action: on ? 'legal_hold_set' : 'legal_hold_released', workspaceId: actor.workspaceId, actorUserId: actor.userId ?? undefined, details: { contactId: c.id }, ip: actor.ip }, now)
+    return true
+  }, { behavior: 'immediate' })
+}

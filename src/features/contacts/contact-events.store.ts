@@ -11,7 +11,7 @@ export type ContactEventRow = typeof contactEvents.$inferSelect
 export type ContactEventKind =
   | 'created' | 'edited' | 'field_changed' | 'note_changed' | 'phone_added' | 'phone_removed'
   | 'email_added' | 'email_removed' | 'label_added' | 'label_removed' | 'consent_changed'
-  | 'merged' | 'imported' | 'deleted'
+  | 'merged' | 'imported' | 'deleted' | 'legal_hold_on' | 'legal_hold_off'
 
 export interface NewContactEvent {
   workspaceId: string

@@ -13,7 +13,7 @@
 // data. If the person writes again on WhatsApp they start as a new contact.
 import { rm } from 'node:fs/promises'
 import type { Deps } from '../../deps.js'
-import { NotFoundError } from '../../platform/http/errors.js'
+import { AppError, NotFoundError } from '../../platform/http/errors.js'
 import { recordAudit } from '../audit/audit.service.js'
 import { eraseDeliveriesMentioning } from '../hooks/hooks.erase.js'
 import { deleteStatusesOf, tracesOfContacts } from '../inbox/messaging.service.js'
@@ -41,6 +41,32 @@ type ForgetDeps = Pick<Deps, 'db' | 'sqlite' | 'clock' | 'dataDir' | 'events' | 
 /** Forgets a contact of the workspace (another workspace's, an unknown or a merged-away id: 404). */
 export async function forgetContact (deps: ForgetDeps, actor: ForgetActor, contactId: string): Promise<ForgetReport> {
   const ws = actor.workspaceId
+  // A legal hold is a duty to keep (a dispute, an investigation): it wins over a request to erase,
+  // until an admin releases it.
+  if (contactFamily(deps.db, ws, contactId).some(c => c.legalHold)) throw new AppError(409, 'legal_hold', 'contacts.forget.errors.legalHold')
+  const report = await eraseContact(deps, ws, contactId, { tombstones: true, findCopies: true }, (db, counts, now) => {
+    recordAudit(db, {
+      action: 'contact_forgotten',
+      workspaceId: ws,
+      actorUserId: actor.userId ?? undefined,
+      // The id is random and now points at nothing: it says which request this was, not who.
+      details: { contactId, conversations: counts.conversations, messages: counts.messages, ...(actor.apiKeyId !== undefined ? { apiKeyId: actor.apiKeyId } : {}) },
+      ip: actor.ip
+    }, now)
+  })
+  scrub(deps)
+  deps.log.info({ workspaceId: ws, contactId, ...report }, 'contact forgotten')
+  return report
+}
+
+/**
+ * Erases a contact and those merged into it (404 when there is none). `tombstones`: keep the
+ * numbers and emails from coming back by import (a request to forget); `findCopies`: also search the
+ * raw webhook payloads and outgoing deliveries for them (retention skips this: those copies are
+ * younger than what it removes, and are pruned on their own schedule). `inTransaction` runs in the
+ * deleting transaction (an audit entry). The caller scrubs (once, after a batch).
+ */
+export async function eraseContact (deps: ForgetDeps, ws: string, contactId: string, options: { tombstones: boolean, findCopies: boolean }, inTransaction?: (db: Deps['db'], counts: { conversations: number, messages: number }, now: number) => void): Promise<ForgetReport> {
   const family = contactFamily(deps.db, ws, contactId)
   if (family.length === 0) throw new NotFoundError()
   const ids = family.map(c => c.id)
@@ -52,36 +78,37 @@ export async function forgetContact (deps: ForgetDeps, actor: ForgetActor, conta
   const now = deps.clock.now()
 
   deps.db.transaction((db) => {
-    insertTombstones(db, ws, tombstoneKeys(ws, digits, emails), now)
+    if (options.tombstones) insertTombstones(db, ws, tombstoneKeys(ws, digits, emails), now)
     deleteStatusesOf(db, ws, wamids)
     deleteContactsForGood(db, ws, ids)
-    recordAudit(db, {
-      action: 'contact_forgotten',
-      workspaceId: ws,
-      actorUserId: actor.userId ?? undefined,
-      // The id is random and now points at nothing: it says which request this was, not who.
-      details: { contactId, conversations: traces.conversationIds.length, messages: traces.messages.length, ...(actor.apiKeyId !== undefined ? { apiKeyId: actor.apiKeyId } : {}) },
-      ip: actor.ip
-    }, now)
+    inTransaction?.(db, { conversations: traces.conversationIds.length, messages: traces.messages.length }, now)
   }, { behavior: 'immediate' })
 
-  // Copies not linked by a key: found by what they mention.
-  const identities = [...digits, ...family.flatMap(c => [c.bsuid, c.parentBsuid].filter((v): v is string => v !== null)), ...wamids.map(w => w.wamid)]
-  const rawPayloads = eraseRawPayloadsMentioning(deps.db, ws, identities)
-  const webhookDeliveries = eraseDeliveriesMentioning(deps.db, ws, [...ids, ...traces.conversationIds, ...traces.messages.map(m => m.id)])
-  let mediaFiles = 0
-  for (const id of traces.mediaIds) {
+  let rawPayloads = 0
+  let webhookDeliveries = 0
+  if (options.findCopies) {
+    // Copies not linked by a key: found by what they mention.
+    const identities = [...digits, ...family.flatMap(c => [c.bsuid, c.parentBsuid].filter((v): v is string => v !== null)), ...wamids.map(w => w.wamid)]
+    rawPayloads = eraseRawPayloadsMentioning(deps.db, ws, identities)
+    webhookDeliveries = eraseDeliveriesMentioning(deps.db, ws, [...ids, ...traces.conversationIds, ...traces.messages.map(m => m.id)])
+  }
+  const mediaFiles = await removeMediaFiles(deps, ws, traces.mediaIds)
+  for (const conversationId of traces.conversationIds) deps.events.emit('conversation.updated', { workspaceId: ws, conversationId })
+  return { contacts: ids.length, conversations: traces.conversationIds.length, messages: traces.messages.length, mediaFiles, rawPayloads, webhookDeliveries }
+}
+
+/** Deletes media files from disk (a missing one counts as gone); returns how many were there. */
+export async function removeMediaFiles (deps: Pick<Deps, 'dataDir'>, ws: string, mediaIds: readonly string[]): Promise<number> {
+  let removed = 0
+  for (const id of mediaIds) {
     try {
       await rm(mediaFilePath(deps.dataDir, ws, id))
-      mediaFiles++
+      removed++
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
   }
-  scrub(deps)
-  for (const conversationId of traces.conversationIds) deps.events.emit('conversation.updated', { workspaceId: ws, conversationId })
-  deps.log.info({ workspaceId: ws, contactId, contacts: ids.length, conversations: traces.conversationIds.length, messages: traces.messages.length, mediaFiles, rawPayloads, webhookDeliveries }, 'contact forgotten')
-  return { contacts: ids.length, conversations: traces.conversationIds.length, messages: traces.messages.length, mediaFiles, rawPayloads, webhookDeliveries }
+  return removed
 }
 
 /**

@@ -341,7 +341,7 @@ export function previewKind (message: Pick<MessageRow, 'content' | 'direction' |
   try { content = readContent(message) } catch { return 'alert' }
   const b = bodyOf(content)
   switch (b.type) {
-    case 'revoked': return 'ban'
+    case 'revoked': case 'expired': return 'ban'
     case 'image': return 'image'
     case 'video': return 'video'
     case 'audio': return b.voice === true ? 'mic' : 'volume'
@@ -366,6 +366,7 @@ export function previewOf (message: Pick<MessageRow, 'content' | 'direction' | '
   let text: string
   switch (message.revokedAt !== null ? 'revoked' : b.type) {
     case 'revoked': text = t('inbox.msg.deleted'); break
+    case 'expired': text = t('inbox.msg.expired'); break
     case 'text': text = plainText(str(b.text) ?? ''); break
     case 'image': text = caption === null ? t('inbox.preview.photo') : plainText(caption); break
     case 'video': text = caption === null ? t('inbox.preview.video') : plainText(caption); break
@@ -848,7 +849,7 @@ function messageView (row: MessageRow, x: MessageExtras, v: ViewerClock & { isAd
     referral: null
   }
   switch (type) {
-    case 'revoked': break
+    case 'revoked': case 'expired': break
     case 'text': view.text = formatWhatsApp(str(b.text) ?? ''); break
     case 'image': case 'video': case 'document': case 'sticker': case 'audio':
       view.media = mediaView(x.media, v.locale)
