@@ -94,3 +94,17 @@ export function pruneBackups (dir: string, keep: number): string[] {
   for (const f of removed) rmSync(f, { force: true })
   return removed
 }
+
+/**
+ * Deletes automatic backups in `dir` older than `before` (ms): they hold data that was erased or purged
+ * since, and deleted means gone within 30 days (the retention job calls this daily).
+ */
+export function pruneBackupsOlderThan (dir: string, before: number): string[] {
+  if (!existsSync(dir)) return []
+  const removed = readdirSync(dir)
+    .filter(f => /^weltra-.*\.db$/.test(f))
+    .map(f => join(dir, f))
+    .filter(p => statSync(p).mtimeMs < before)
+  for (const f of removed) rmSync(f, { force: true })
+  return removed
+}

@@ -5,10 +5,12 @@
 //   - message bodies and files: after N days (off by default) the body is replaced by an "expired"
 //     marker (the message stays as a dated line in the thread) and its file is deleted;
 //   - contacts with no activity for N months (off by default): erased with everything about them.
-// A contact on legal hold is exempt from the last two. Each run records what it removed on the workspace
+// A contact on legal hold is exempt from the last two. Automatic backups older than 30 days are deleted. Each run records what it removed on the workspace
 // (shown on the settings page) and in the audit log when it removed anything; after removing anything
 // the name index is optimised and the WAL truncated (forget.service.ts scrub), so deleted means gone.
+import { join } from 'node:path'
 import type { Deps } from '../../deps.js'
+import { pruneBackupsOlderThan } from '../../db/migrate.js'
 import { startPollLoop, type PollLoop } from '../../platform/poll-loop.js'
 import { recordAudit } from '../audit/audit.service.js'
 import { eraseContact, removeMediaFiles, scrub } from '../contacts/forget.service.js'
@@ -117,8 +119,16 @@ export async function applyRetention (deps: RetentionDeps, w: WorkspaceRetention
   return report
 }
 
-/** Runs retention for every workspace not done in the last 24 hours; returns how many workspaces ran. */
+/** Automatic pre-migration backups (data/backups) are kept at most this long: they hold erased data. */
+export const backupKeepMs = 30 * dayMs
+
+/**
+ * Runs retention for every workspace not done in the last 24 hours, and prunes automatic backups older
+ * than 30 days; returns how many workspaces ran.
+ */
 export async function runDueRetention (deps: RetentionDeps): Promise<number> {
+  const gone = pruneBackupsOlderThan(join(deps.dataDir, 'backups'), deps.clock.now() - backupKeepMs)
+  if (gone.length > 0) deps.log.info({ backups: gone.length }, 'automatic backups older than 30 days removed')
   const due = workspacesDue(deps.db, deps.clock.now() - dayMs)
   for (const w of due) {
     if (deps.lifecycle?.closing === true) break

@@ -106,3 +106,20 @@ t.test('retention settings are checked and audited', async (t) => {
   const audit = env.deps.sqlite.prepare("SELECT details FROM audit_log WHERE action = 'retention_changed'").get() as { details: string }
   t.same(JSON.parse(audit.details), { messages: 'forever → 90', webhooks: '14 → 7', contacts: 'forever → forever' })
 })
+
+t.test('automatic backups older than 30 days are deleted by the daily run', async (t) => {
+  const dataDir = join(t.testdir({}), 'data')
+  const env = await withChannel(t, { set: { 'storage.data_dir': dataDir } })
+  const { utimesSync } = await import('node:fs')
+  mkdirSync(join(dataDir, 'backups'), { recursive: true })
+  const old = join(dataDir, 'backups', 'weltra-20260101T000000Z-before-0009_outgoing_webhooks.db')
+  const recent = join(dataDir, 'backups', 'weltra-20260110T000000Z-before-0010_contact_tombstones.db')
+  const mine = join(dataDir, 'backups', 'my-own-copy.db')
+  for (const f of [old, recent, mine]) writeFileSync(f, 'x')
+  const at = (ms: number): Date => new Date(ms)
+  utimesSync(old, at(env.clock.now() - 31 * day), at(env.clock.now() - 31 * day))
+  utimesSync(recent, at(env.clock.now() - 5 * day), at(env.clock.now() - 5 * day))
+  utimesSync(mine, at(env.clock.now() - 90 * day), at(env.clock.now() - 90 * day))
+  await runDueRetention(env.deps)
+  t.same([existsSync(old), existsSync(recent), existsSync(mine)], [false, true, true], 'only Weltra\'s own backups older than 30 days')
+})
