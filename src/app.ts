@@ -37,7 +37,8 @@ import { contactsApi } from './features/contacts/contacts.api.js'
 import { inboxApi } from './features/inbox/inbox.api.js'
 import { channelsApi } from './features/channels/channels.api.js'
 import { hooksRoutes } from './features/hooks/hooks.routes.js'
-import { contactArchiveRoutes } from './features/contacts/contact-archive.routes.js'
+import { privacyRoutes } from './features/privacy/privacy.routes.js'
+import { contactPrivacyRoutes } from './features/contacts/contact-privacy.routes.js'
 import { hooksApi } from './features/hooks/hooks.api.js'
 import { apiRoutes } from './features/api/api.routes.js'
 import { authenticateApiKey } from './features/apikeys/apikeys.service.js'
@@ -114,6 +115,7 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(cannedRoutes, deps)
   await app.register(apiKeysRoutes, deps)
   await app.register(hooksRoutes, deps)
+  await app.register(privacyRoutes, deps)
   await app.register(mediaRoutes, deps)
   await app.register(workspacesRoutes, deps)
   await app.register(accountRoutes, deps)
@@ -123,7 +125,7 @@ export async function buildApp (deps: Deps, options: BuildOptions = {}): Promise
   await app.register(contactsRoutes, deps)
   await app.register(contactsDuplicatesRoutes, deps)
   await app.register(transferRoutes, deps)
-  await app.register(contactArchiveRoutes, deps)
+  await app.register(contactPrivacyRoutes, deps)
   // ── the public API (/api/v1) ──
   await app.register(apiRoutes, deps)
   await app.register(contactsApi, deps)

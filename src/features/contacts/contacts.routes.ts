@@ -10,6 +10,8 @@
 //   POST /contacts/delete                           admin  ids (repeated) & confirm=1 → deleted (soft), back to the list
 //   GET  /contacts/:contactId                       agent  the contact page (edit=name|notes|field:<id> opens that part for editing)
 //   GET  /contacts/:contactId/delete                admin  the confirmation for deleting one contact
+//   GET  /contacts/:contactId/forget                admin  "forget this contact": what is erased, what remains, type the word
+//   POST /contacts/:contactId/forget                admin  confirm=<the word> → erased for good (forget.service.ts), back to the list
 //   GET  /contacts/:contactId/name                  agent  the name header (edit=1: its form)
 //   POST /contacts/:contactId/name                  agent  rename
 //   GET  /contacts/:contactId/notes                 agent  the notes (edit=1: the form)
@@ -40,6 +42,9 @@ import {
 } from './contact-edit.service.js'
 import { createField, deleteField, fieldLimits, fieldTypes, findField, listFields, moveField, setFieldValue, updateField, type ContactField } from './contact-fields.service.js'
 import { contactListView, contactPageView, fieldViewOf } from './contact-page.service.js'
+import { forgetContact } from './forget.service.js'
+import { contactFamily } from './tombstones.store.js'
+import { tracesOfContacts } from '../inbox/messaging.service.js'
 import { activities, consents, contactSorts, type Activity, type Consent, type ContactFilter, type ContactSort } from './contacts-list.store.js'
 
 type Req = FastifyRequest
@@ -122,6 +127,39 @@ function idsField (req: Req): string[] {
 }
 
 const listNotices = new Set(['deleted', 'labelled', 'nothing'])
+/** Notices of the contact page after an action: "?done=created" and the privacy actions. */
+const contactNotices = new Set(['created', 'legalHoldOn', 'legalHoldOff'])
+
+/** Whether the typed confirmation is the word shown (any case, spaces around it ignored). */
+function sameWord (typed: string, word: string, locale: string): boolean {
+  const norm = (s: string): string => s.normalize('NFC').trim().toLocaleUpperCase(locale)
+  return word !== '' && norm(typed) === norm(word)
+}
+
+/** An input pattern accepting the word in any case (the browser's check; the server checks again). */
+function wordPattern (word: string): string {
+  return '\\s*' + [...word.normalize('NFC')].map(ch => {
+    const upper = ch.toUpperCase()
+    const lower = ch.toLowerCase()
+    if (upper.length === 1 && lower.length === 1 && upper !== lower) return `[${upper}${lower}]`
+    return /[A-Za-z0-9]/.test(ch) ? ch : `\\u{${ch.codePointAt(0)!.toString(16)}}`
+  }).join('') + '\\s*'
+}
+
+/** The list's notice after a contact was forgotten: the counts from the redirect, digits only. */
+function forgottenNotice (req: Req): string {
+  const count = (name: string): number => {
+    const v = param(req.query, name, 9)
+    return /^\d+$/.test(v) ? Number(v) : 0
+  }
+  return req.t('contacts.forget.done', {
+    conversations: req.t('contacts.forget.count.conversations', { count: count('c') }),
+    messages: req.t('contacts.forget.count.messages', { count: count('m') }),
+    files: req.t('contacts.forget.count.files', { count: count('f') }),
+    copies: req.t('contacts.forget.count.copies', { count: count('w') })
+  })
+}
+
 const fieldNotices = new Set(['created', 'saved', 'deleted', 'moved'])
 
 export async function contactsRoutes (app: FastifyInstance, deps: Deps): Promise<void> {
@@ -142,6 +180,7 @@ export async function contactsRoutes (app: FastifyInstance, deps: Deps): Promise
     const done = param(req.query, 'done', 20)
     const n = Number(param(req.query, 'n', 6))
     const flash: Flash[] = listNotices.has(done) ? [{ kind: done === 'nothing' ? 'info' : 'success', message: req.t(`contacts.done.${done}`, { count: Number.isSafeInteger(n) ? n : 0 }) }] : []
+    if (done === 'forgotten') flash.push({ kind: 'success', message: forgottenNotice(req) })
     return reply.page('contacts/index', listData(req, filter, flash))
   })
 
@@ -215,13 +254,61 @@ export async function contactsRoutes (app: FastifyInstance, deps: Deps): Promise
   app.get<{ Params: { contactId: string } }>('/contacts/:contactId', { config: { policy: 'agent' } }, async (req, reply) => {
     const editRaw = param(req.query, 'edit', 60)
     const edit = /^(name|notes|field:[0-9A-HJKMNP-TV-Z]{26})$/.test(editRaw) ? { part: editRaw } : null
-    const flash: Flash[] = param(req.query, 'done', 20) === 'created' ? [{ kind: 'success', message: req.t('contacts.done.created') }] : []
+    const done = param(req.query, 'done', 20)
+    const flash: Flash[] = contactNotices.has(done) ? [{ kind: 'success', message: req.t(`contacts.done.${done}`) }] : []
     return reply.page('contacts/show', pageData(req, req.params.contactId, edit, flash))
   })
 
   app.get<{ Params: { contactId: string } }>('/contacts/:contactId/delete', { config: { policy: 'admin' } }, async (req, reply) => {
     const view = contactPageView(deps.db, actorOf(req).workspaceId, req.params.contactId)
     return reply.page('contacts/delete', { titleKey: 'contacts.delete.title', nav: 'contacts', ids: [view.contact.id], count: 1, query: '', single: { id: view.contact.id, name: view.name } })
+  })
+
+  // ── forget a contact (the customer's right to erasure) ──
+  // Delete hides a contact and keeps its history; forget erases the person and everything about them,
+  // for good. The admin types a localized word (FORGET, ESQUECER) first: the input's pattern stops the
+  // form in the browser, and the server checks it again (422 with the page, nothing erased).
+  function forgetData (req: Req, contactId: string, typed = '', error: string | null = null): Record<string, unknown> {
+    const ws = actorOf(req).workspaceId
+    const view = contactPageView(deps.db, ws, contactId)
+    const family = contactFamily(deps.db, ws, view.contact.id).map(c => c.id)
+    const traces = tracesOfContacts(deps.db, ws, family)
+    const word = req.t('contacts.forget.word')
+    return {
+      titleKey: 'contacts.forget.title',
+      nav: 'contacts',
+      view,
+      counts: {
+        conversations: traces.conversationIds.length,
+        messages: traces.messages.length,
+        files: traces.mediaIds.length,
+        fields: view.fields.filter(f => f.value !== null).length,
+        merged: family.length - 1
+      },
+      word,
+      wordPattern: wordPattern(word),
+      typed,
+      error
+    }
+  }
+
+  app.get<{ Params: { contactId: string } }>('/contacts/:contactId/forget', { config: { policy: 'admin' } }, async (req, reply) => {
+    return reply.page('contacts/forget', forgetData(req, req.params.contactId))
+  })
+
+  app.post<{ Params: { contactId: string } }>('/contacts/:contactId/forget', { config: { policy: 'admin', rateLimit: { max: 20, timeWindow: 60_000 } } }, async (req, reply) => {
+    const actor = actorOf(req)
+    // Another workspace's, an unknown or a deleted contact: 404 before anything else is looked at.
+    const contact = contactOf(deps.db, actor.workspaceId, req.params.contactId)
+    const typed = field(req, 'confirm', 100)
+    const word = req.t('contacts.forget.word')
+    if (!sameWord(typed, word, req.locale)) {
+      const error = req.t(typed.trim() === '' ? 'contacts.forget.errors.empty' : 'contacts.forget.errors.word', { word })
+      return reply.code(422).page('contacts/forget', forgetData(req, contact.id, typed, error))
+    }
+    const report = await forgetContact(deps, { userId: actor.userId, workspaceId: actor.workspaceId, ip: actor.ip }, contact.id)
+    const copies = report.rawPayloads + report.webhookDeliveries
+    return reply.redirect(`/contacts?done=forgotten&c=${report.conversations}&m=${report.messages}&f=${report.mediaFiles}&w=${copies}`, 303)
   })
 
   /**
