@@ -131,6 +131,14 @@ export const ConfigSchema = Type.Object({
     }),
     timeout_seconds: Type.Integer({ default: 10, minimum: 1, maximum: 60, description: 'How long a receiver may take to answer one delivery before it counts as failed and is retried.' })
   }, { additionalProperties: false }),
+  privacy: Type.Object({
+    account_purge_days: Type.Integer({
+      default: 30,
+      minimum: 0,
+      maximum: 30,
+      description: 'Days between someone deleting their account and its permanent purge (0: at the next daily run). Never more than 30: the privacy policy promises it.'
+    })
+  }, { additionalProperties: false }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
       default: 'info',

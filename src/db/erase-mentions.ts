@@ -15,11 +15,11 @@ export interface MentionScan {
 }
 
 /**
- * Deletes the workspace's rows of `scan.table` whose sealed column mentions any needle; returns how
- * many. Needles shorter than 6 characters are ignored (they would match by chance). Reads 500 rows at
+ * Deletes the workspace's rows of `scan.table` (every row when `workspaceId` is null: a table of the
+ * instance, such as the mail outbox) whose sealed column mentions any needle; returns how many. Needles shorter than 6 characters are ignored (they would match by chance). Reads 500 rows at
  * a time by rowid, each batch deleted in its own transaction.
  */
-export function eraseMentions (db: Db, workspaceId: string, scan: MentionScan, needles: readonly string[]): number {
+export function eraseMentions (db: Db, workspaceId: string | null, scan: MentionScan, needles: readonly string[]): number {
   const wanted = [...new Set(needles.filter(n => n.length >= 6))]
   if (wanted.length === 0) return 0
   const table = sql.identifier(scan.table)
@@ -28,7 +28,8 @@ export function eraseMentions (db: Db, workspaceId: string, scan: MentionScan, n
   let after = 0
   let erased = 0
   for (;;) {
-    const rows = db.all<{ rowid: number, value: string }>(sql`SELECT rowid, ${column} AS value FROM ${table} WHERE workspace_id = ${workspaceId} AND rowid > ${after} ORDER BY rowid LIMIT 500`)
+    const scope = workspaceId === null ? sql`1 = 1` : sql`workspace_id = ${workspaceId}`
+    const rows = db.all<{ rowid: number, value: string }>(sql`SELECT rowid, ${column} AS value FROM ${table} WHERE ${scope} AND rowid > ${after} ORDER BY rowid LIMIT 500`)
     if (rows.length === 0) return erased
     after = rows[rows.length - 1]!.rowid
     const hits: number[] = []
@@ -44,7 +45,7 @@ export function eraseMentions (db: Db, workspaceId: string, scan: MentionScan, n
     }
     if (hits.length > 0) {
       db.transaction((tx) => {
-        for (let i = 0; i < hits.length; i += 200) tx.run(sql`DELETE FROM ${table} WHERE workspace_id = ${workspaceId} AND rowid IN (${sql.join(hits.slice(i, i + 200).map(h => sql`${h}`), sql`, `)})`)
+        for (let i = 0; i < hits.length; i += 200) tx.run(sql`DELETE FROM ${table} WHERE ${scope} AND rowid IN (${sql.join(hits.slice(i, i + 200).map(h => sql`${h}`), sql`, `)})`)
       }, { behavior: 'immediate' })
       erased += hits.length
     }

@@ -20,6 +20,7 @@ const samples: { [K in MailKind]: MailData[K] } = {
   email_change_confirm: { name: evil, confirmUrl: link('account/email/confirm'), expiresInMinutes: 60 },
   email_changed_notice: { name: evil, newEmailMasked: `n•••@example.com ${evil}`, supportHint: `Ask ${evil} at the front desk.` },
   password_changed_notice: { name: evil },
+  account_deleted: { name: evil, purgeDate: 'December 25, 2026' },
   signup_attempt: { name: evil, loginUrl: link('login'), resetUrl: link('forgot') },
   channel_needs_attention: { name: evil, workspaceName: evil, channelName: evil, phoneNumber: '15550100100', reason: evil, advice: evil, channelUrl: link('settings/channels/01ABC') }
 }

@@ -21,6 +21,8 @@ export interface MailData {
   /** To the OLD address; newEmailMasked is already masked by the caller (e.g. "a•••@example.com"). */
   email_changed_notice: { name: string, newEmailMasked: string, supportHint?: string }
   password_changed_notice: { name: string }
+  /** To the address of an account that was just deleted: when its data is purged for good. */
+  account_deleted: { name: string, purgeDate: string }
   /** To an address that already has an account, when someone tries to sign up with it again. */
   signup_attempt: { name: string, loginUrl: string, resetUrl: string }
   /** To a workspace's owners and admins when a number stopped sending (expired token, blocked account…). */
@@ -30,7 +32,7 @@ export interface MailData {
 export type MailKind = keyof MailData
 
 /** Every kind of email, in a stable order. */
-export const mailKinds: readonly MailKind[] = ['invite', 'verify_email', 'reset_password', 'email_change_confirm', 'email_changed_notice', 'password_changed_notice', 'signup_attempt', 'channel_needs_attention']
+export const mailKinds: readonly MailKind[] = ['invite', 'verify_email', 'reset_password', 'email_change_confirm', 'email_changed_notice', 'password_changed_notice', 'account_deleted', 'signup_attempt', 'channel_needs_attention']
 
 export interface RenderedMail { subject: string, html: string, text: string }
 

@@ -13,6 +13,7 @@ import type { Deps } from '../../deps.js'
 import { pruneBackupsOlderThan } from '../../db/migrate.js'
 import { startPollLoop, type PollLoop } from '../../platform/poll-loop.js'
 import { recordAudit } from '../audit/audit.service.js'
+import { purgeDeletedAccounts } from '../account/deletion.service.js'
 import { eraseContact, removeMediaFiles, scrub } from '../contacts/forget.service.js'
 import { deleteOldRawPayloads, expirableMessages, expireMessages, inactiveContacts, setRetention, workspaceRetention, workspacesDue, type WorkspaceRetention } from './retention.store.js'
 
@@ -30,7 +31,7 @@ export interface RetentionReport { at: number, rawPayloads: number, messages: nu
 
 export interface RetentionSettings { messagesDays: number | null, webhookDays: number, contactsMonths: number | null }
 
-type RetentionDeps = Pick<Deps, 'db' | 'sqlite' | 'clock' | 'dataDir' | 'events' | 'log'> & { lifecycle?: Deps['lifecycle'] }
+type RetentionDeps = Pick<Deps, 'db' | 'sqlite' | 'clock' | 'dataDir' | 'events' | 'log' | 'config'> & { lifecycle?: Deps['lifecycle'] }
 
 export function retentionSettings (deps: Pick<Deps, 'db'>, workspaceId: string): RetentionSettings & { lastRun: RetentionReport | null } {
   const w = workspaceRetention(deps.db, workspaceId)
@@ -123,12 +124,14 @@ export async function applyRetention (deps: RetentionDeps, w: WorkspaceRetention
 export const backupKeepMs = 30 * dayMs
 
 /**
- * Runs retention for every workspace not done in the last 24 hours, and prunes automatic backups older
- * than 30 days; returns how many workspaces ran.
+ * Runs retention for every workspace not done in the last 24 hours, prunes automatic backups older
+ * than 30 days and purges accounts deleted longer ago than privacy.account_purge_days; returns how
+ * many workspaces ran.
  */
 export async function runDueRetention (deps: RetentionDeps): Promise<number> {
   const gone = pruneBackupsOlderThan(join(deps.dataDir, 'backups'), deps.clock.now() - backupKeepMs)
   if (gone.length > 0) deps.log.info({ backups: gone.length }, 'automatic backups older than 30 days removed')
+  if (purgeDeletedAccounts(deps) > 0) scrub(deps)
   const due = workspacesDue(deps.db, deps.clock.now() - dayMs)
   for (const w of due) {
     if (deps.lifecycle?.closing === true) break
