@@ -15,15 +15,22 @@
 //   POST /settings/security/two-factor/disable              turn off (password + code)              signed-in
 //   GET  /settings/security/two-factor/recovery-codes       the "new recovery codes" form           signed-in
 //   POST /settings/security/two-factor/recovery-codes       new recovery codes (password), shown once  signed-in
+//   GET  /settings/my-data                                  everything stored about me, grouped     signed-in
+//   GET  /settings/my-data/archive.zip                      the same as a ZIP of JSON + CSV (audited)  signed-in
+//   GET  /settings/my-data/delete                           "delete my account": what happens; sole-owned workspaces block it  signed-in
+//   POST /settings/my-data/delete                           password + the typed word → deleted, signed out → /login?done=deleted  signed-in
 //   GET  /login/two-factor                                  the second sign-in step                 two-factor
 //   POST /login/two-factor                                  check a TOTP or recovery code           two-factor
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
-import { field, messages, safeNext } from '../../platform/http/forms.js'
+import { sendDownload } from '../../platform/http/download.js'
+import { field, messages, safeNext, sameWord, wordPattern } from '../../platform/http/forms.js'
 import { clearSessionCookie, startSession } from '../auth/sessions.service.js'
 import {
   changeOwnPassword, profileView, revokeOtherSessions, revokeSession, securityOverview, startEmailChange, updateProfile
 } from './account.service.js'
+import { deleteOwnAccount, purgeDate, soleOwnedWorkspaces } from './deletion.service.js'
+import { myDataArchive, myDataView } from './my-data.service.js'
 import {
   cancelEnrolment, confirmEnrolment, disableTwoFactor, regenerateRecoveryCodes, startEnrolment, TwoFactorMemory, verifySignInCode, type Enrolment
 } from './two-factor.service.js'
@@ -168,6 +175,59 @@ export async function accountRoutes (app: FastifyInstance, deps: Deps): Promise<
     const result = await regenerateRecoveryCodes(deps, req.principal!, field(req, 'current', 4096), req.ip)
     if (!result.ok) return regeneratePage(reply.code(422), messages(req.t, result.errors))
     return reply.page('account/recovery-codes', { titleKey: 'twoFactor.recovery.newTitle', nav: 'profile', codes: result.value.codes, justEnabled: false })
+  })
+
+  // ── my data: see it, download it, delete the account ──
+  app.get('/settings/my-data', { config: signedIn }, async (req, reply) => {
+    return reply.page('account/my-data', {
+      titleKey: 'account.myData.title',
+      nav: 'profile',
+      tab: 'myData',
+      data: myDataView(deps, req.principal!, req.t),
+      purgeDays: deps.config.privacy.account_purge_days
+    })
+  })
+
+  app.get('/settings/my-data/archive.zip', { config: { ...signedIn, ...limited(10) } }, async (req, reply) => {
+    return sendDownload(reply, 'application/zip', myDataArchive(deps, req.principal!, req.t, req.ip))
+  })
+
+  // The person types a localized word (DELETE, EXCLUIR) and their password. A sole owner of a workspace
+  // gets no form: they hand the workspace over (or delete it) first. Nothing is erased on a 4xx.
+  function deletePage (req: FastifyRequest, reply: FastifyReply, extra: { typed?: string, errors?: Record<string, string>, soleOwner?: Array<{ id: string, name: string, slug: string }> } = {}): FastifyReply {
+    const p = req.principal!
+    const word = req.t('account.delete.word')
+    return reply.page('account/my-data-delete', {
+      titleKey: 'account.delete.title',
+      nav: 'profile',
+      soleOwner: extra.soleOwner ?? soleOwnedWorkspaces(deps.db, p.userId),
+      activeWorkspaceId: p.workspace?.id ?? null,
+      purgeAt: purgeDate(deps, deps.clock.now()),
+      word,
+      wordPattern: wordPattern(word),
+      typed: extra.typed ?? '',
+      errors: extra.errors ?? {}
+    })
+  }
+
+  app.get('/settings/my-data/delete', { config: signedIn }, async (req, reply) => deletePage(req, reply))
+
+  app.post('/settings/my-data/delete', { config: { ...signedIn, ...limited(10) } }, async (req, reply) => {
+    const p = req.principal!
+    const sole = soleOwnedWorkspaces(deps.db, p.userId)
+    if (sole.length > 0) return deletePage(req, reply.code(409), { soleOwner: sole })
+    const typed = field(req, 'confirm', 100)
+    const word = req.t('account.delete.word')
+    if (!sameWord(typed, word, req.locale)) {
+      return deletePage(req, reply.code(422), { typed, errors: { confirm: req.t(typed.trim() === '' ? 'account.delete.errors.wordEmpty' : 'account.delete.errors.word', { word }) } })
+    }
+    const result = await deleteOwnAccount(deps, p.userId, field(req, 'current', 4096), req.ip)
+    if (!result.ok) {
+      if (result.soleOwner !== undefined) return deletePage(req, reply.code(409), { soleOwner: result.soleOwner })
+      return deletePage(req, reply.code(422), { typed, errors: messages(req.t, result.errors) })
+    }
+    clearSessionCookie(req, reply)
+    return reply.redirect('/login?done=deleted', 303)
   })
 
   // ── the second sign-in step ──

@@ -2,7 +2,7 @@
 //
 //   GET  /setup            first-run form: the instance owner and the first workspace (only while no account exists)
 //   POST /setup            create them and sign in
-//   GET  /login            sign-in form            POST /login    check, then the second factor or the app
+//   GET  /login            sign-in form (?done=deleted: "your account was deleted")    POST /login    check, then the second factor or the app
 //   POST /logout           end this session
 //   GET  /register         sign-up form (server.allow_signup)    POST /register
 //   GET  /forgot           ask for a reset link    POST /forgot   always the same answer
@@ -50,7 +50,10 @@ export async function authRoutes (app: FastifyInstance, deps: Deps): Promise<voi
   app.get('/login', { config: { policy: 'public' } }, async (req, reply) => {
     if (setupOpen(deps)) return reply.redirect('/setup', 303)
     if (req.principal?.twoFactorVerified === true) return reply.redirect(safeNext((req.query as Record<string, unknown>).next, signedInHome), 303)
-    return reply.page('auth/login', { titleKey: 'login.title', values: {}, errors: {}, next: safeNext((req.query as Record<string, unknown>).next, ''), allowSignup: deps.config.server.allow_signup })
+    const query = req.query as Record<string, unknown>
+    // After "delete my account" (account.routes.ts): a fixed notice, nothing from the URL is echoed.
+    const notice = query.done === 'deleted' ? req.t('account.delete.doneNotice', { days: deps.config.privacy.account_purge_days }) : undefined
+    return reply.page('auth/login', { titleKey: 'login.title', values: {}, errors: {}, next: safeNext(query.next, ''), allowSignup: deps.config.server.allow_signup, notice })
   })
 
   app.post('/login', { config: { policy: 'public', ...limited(30) } }, async (req, reply) => {

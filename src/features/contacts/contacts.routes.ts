@@ -30,7 +30,7 @@
 // Another workspace's ids answer 404, exactly like unknown ones.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../deps.js'
-import { field, messages } from '../../platform/http/forms.js'
+import { field, messages, sameWord, wordPattern } from '../../platform/http/forms.js'
 import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { roleAtLeast } from '../../platform/http/policy.js'
 import type { Flash } from '../../platform/http/render.js'
@@ -129,22 +129,6 @@ function idsField (req: Req): string[] {
 const listNotices = new Set(['deleted', 'labelled', 'nothing'])
 /** Notices of the contact page after an action: "?done=created" and the privacy actions. */
 const contactNotices = new Set(['created', 'legalHoldOn', 'legalHoldOff'])
-
-/** Whether the typed confirmation is the word shown (any case, spaces around it ignored). */
-function sameWord (typed: string, word: string, locale: string): boolean {
-  const norm = (s: string): string => s.normalize('NFC').trim().toLocaleUpperCase(locale)
-  return word !== '' && norm(typed) === norm(word)
-}
-
-/** An input pattern accepting the word in any case (the browser's check; the server checks again). */
-function wordPattern (word: string): string {
-  return '\\s*' + [...word.normalize('NFC')].map(ch => {
-    const upper = ch.toUpperCase()
-    const lower = ch.toLowerCase()
-    if (upper.length === 1 && lower.length === 1 && upper !== lower) return `[${upper}${lower}]`
-    return /[A-Za-z0-9]/.test(ch) ? ch : `\\u{${ch.codePointAt(0)!.toString(16)}}`
-  }).join('') + '\\s*'
-}
 
 /** The list's notice after a contact was forgotten: the counts from the redirect, digits only. */
 function forgottenNotice (req: Req): string {

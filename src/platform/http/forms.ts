@@ -40,3 +40,20 @@ export async function readCapped (file: AsyncIterable<Buffer> & { truncated: boo
   const truncated = size > cap || file.truncated
   return { bytes: truncated ? Buffer.alloc(0) : Buffer.concat(chunks), size, truncated }
 }
+
+// Typed confirmations ("type FORGET to confirm"): a destructive action asks for a word of its language.
+/** Whether the typed confirmation is the word shown (any case, spaces around it ignored). */
+export function sameWord (typed: string, word: string, locale: string): boolean {
+  const norm = (s: string): string => s.normalize('NFC').trim().toLocaleUpperCase(locale)
+  return word !== '' && norm(typed) === norm(word)
+}
+
+/** An input pattern accepting the word in any case (the browser's check; the server checks again). */
+export function wordPattern (word: string): string {
+  return '\\s*' + [...word.normalize('NFC')].map(ch => {
+    const upper = ch.toUpperCase()
+    const lower = ch.toLowerCase()
+    if (upper.length === 1 && lower.length === 1 && upper !== lower) return `[${upper}${lower}]`
+    return /[A-Za-z0-9]/.test(ch) ? ch : `\\u{${ch.codePointAt(0)!.toString(16)}}`
+  }).join('') + '\\s*'
+}
