@@ -2,34 +2,13 @@
 // anyone else; the archive holds it as JSON + CSV without a single secret (password hash, TOTP secret,
 // session or API key token) and is audited; "delete my account" needs the typed word and the password
 // (422, nothing deleted), is blocked for a sole owner, and otherwise signs the person out for good.
-import { inflateRawSync, crc32 } from 'node:zlib'
 import t, { type Test } from 'tap'
+import { unzip } from '../../../test/helpers/zip.js'
 import { addMember, createUser, get, post, sessionCookie, signIn } from '../../../test/helpers/accounts.js'
 import { buildTestApp } from '../../../test/helpers/build-test-app.js'
 import { inlineCode } from '../../../test/helpers/html.js'
 import { createApiKey } from '../apikeys/apikeys.service.js'
 import { saveTwoFactorState } from './account.store.js'
-
-/** Reads a ZIP's entries through its central directory (and checks every CRC). */
-function unzip (zip: Buffer): Map<string, Buffer> {
-  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]))
-  const count = zip.readUInt16LE(end + 10)
-  let at = zip.readUInt32LE(end + 16)
-  const out = new Map<string, Buffer>()
-  for (let i = 0; i < count; i++) {
-    const crc = zip.readUInt32LE(at + 16)
-    const csize = zip.readUInt32LE(at + 20)
-    const nameLength = zip.readUInt16LE(at + 28)
-    const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8')
-    const local = zip.readUInt32LE(at + 42)
-    const dataAt = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28)
-    const data = inflateRawSync(zip.subarray(dataAt, dataAt + csize))
-    if (crc32(data) !== crc) throw new Error(`bad CRC for ${name}`)
-    out.set(name, data)
-    at += 46 + nameLength
-  }
-  return out
-}
 
 const signInFrom = async (app: Parameters<typeof signIn>[0], user: { email: string, password: string }, ip: string): Promise<string> => {
   const res = await post(app, '/login', { email: user.email, password: user.password }, undefined, { remoteAddress: ip })

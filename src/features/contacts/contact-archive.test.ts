@@ -2,8 +2,8 @@
 // message (notes included), a spreadsheet with formulas neutralised and their files decrypted; only
 // admins get it, only for their workspace, and each download is audited.
 import { join } from 'node:path'
-import { inflateRawSync, crc32 } from 'node:zlib'
 import t from 'tap'
+import { unzip } from '../../../test/helpers/zip.js'
 import { addMember, createUser, get, signIn } from '../../../test/helpers/accounts.js'
 import { deliver, envelope, message, messagesValue, withChannel, type Sender } from '../../../test/helpers/whatsapp.js'
 import { createMediaWriter } from '../media/media.files.js'
@@ -11,27 +11,6 @@ import { processAllPending } from '../webhooks/webhook-processor.js'
 import { setNotes } from './contact-edit.service.js'
 
 const ana: Sender = { waId: '15550100111', userId: 'US.1000000000000000111', name: 'Ana Souza' }
-
-/** Reads a ZIP's entries through its central directory (and checks every CRC). */
-function unzip (zip: Buffer): Map<string, Buffer> {
-  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]))
-  const count = zip.readUInt16LE(end + 10)
-  let at = zip.readUInt32LE(end + 16)
-  const out = new Map<string, Buffer>()
-  for (let i = 0; i < count; i++) {
-    const crc = zip.readUInt32LE(at + 16)
-    const csize = zip.readUInt32LE(at + 20)
-    const nameLength = zip.readUInt16LE(at + 28)
-    const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8')
-    const local = zip.readUInt32LE(at + 42)
-    const dataAt = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28)
-    const data = inflateRawSync(zip.subarray(dataAt, dataAt + csize))
-    if (crc32(data) !== crc) throw new Error(`bad CRC for ${name}`)
-    out.set(name, data)
-    at += 46 + nameLength
-  }
-  return out
-}
 
 t.test('an admin downloads everything about a contact as a ZIP; agents and other workspaces cannot', async (t) => {
   const dataDir = join(t.testdir({}), 'data')
