@@ -19,7 +19,7 @@ export type AuditAction =
   | 'contact_consent_changed' | 'contacts_merged' | 'contact_settings_changed'
   | 'api_key_created' | 'api_key_revoked'
   | 'webhook_created' | 'webhook_updated' | 'webhook_deleted' | 'webhook_secret_rotated'
-  | 'contact_forgotten' | 'contact_exported' | 'retention_changed' | 'retention_applied' | 'legal_hold_set' | 'legal_hold_released' | 'account_deleted'
+  | 'contact_forgotten' | 'contact_exported' | 'retention_changed' | 'retention_applied' | 'legal_hold_set' | 'legal_hold_released' | 'account_deleted' | 'audit_exported'
   | 'account_exported'
 
 export interface AuditEntry {

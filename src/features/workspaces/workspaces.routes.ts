@@ -10,12 +10,15 @@
 //   POST /settings/workspace               admin      rename
 //   POST /settings/workspace/two-factor    owner      require (required=1) or stop requiring two-factor authentication
 //   GET  /settings/audit                   admin      the workspace's security audit log (?before=<cursor> for older)
+//   GET  /settings/audit.csv               admin      all of it as a spreadsheet (audited)
 // Members and invitations: see members.routes.ts and invites.routes.ts (registered from here).
 import type { FastifyInstance } from 'fastify'
 import type { Deps } from '../../deps.js'
 import { checkbox, field, messages } from '../../platform/http/forms.js'
 import { roleAtLeast } from '../../platform/http/policy.js'
-import { auditSentence, listWorkspaceAuditNamed, shortIp } from '../audit/audit.service.js'
+import { auditSentence, listWorkspaceAuditNamed, recordAudit, shortIp } from '../audit/audit.service.js'
+import { csvLine, utf8Bom } from '../contacts/csv.js'
+import { sendDownload } from '../../platform/http/download.js'
 import { listMemberships } from './workspaces.service.js'
 import { createOwnedWorkspace, renameWorkspace, setTwoFactorRequired, switchWorkspace, workspaceSettings } from './team.service.js'
 import { actorOf, avatar, doneFlash, queryValue } from './view-helpers.js'
@@ -86,6 +89,23 @@ export async function workspacesRoutes (app: FastifyInstance, deps: Deps): Promi
   })
 
   // ── audit log ──
+  app.get('/settings/audit.csv', { config: { policy: 'admin', rateLimit: { max: 10, timeWindow: 60_000 } } }, async (req, reply) => {
+    const actor = actorOf(req)
+    const now = deps.clock.now()
+    recordAudit(deps.db, { action: 'audit_exported', workspaceId: actor.workspaceId, actorUserId: actor.userId, ip: req.ip }, now)
+    function * lines (): Generator<string> {
+      yield utf8Bom + csvLine(['time', 'action', 'what', 'who', 'details', 'ip'])
+      let before: { createdAt: number, id: string } | undefined
+      for (;;) {
+        const page = listWorkspaceAuditNamed(deps.db, actor.workspaceId, { limit: 500, before })
+        for (const row of page.rows) yield csvLine([new Date(row.createdAt).toISOString(), row.action, auditSentence(req.t, row), row.actorName ?? '', JSON.stringify(row.details ?? {}), shortIp(row.ip)])
+        if (page.next === undefined) return
+        before = page.next
+      }
+    }
+    return sendDownload(reply, 'text/csv; charset=utf-8', { fileName: `audit-log-${new Date(now).toISOString().slice(0, 10)}.csv`, stream: lines() })
+  })
+
   app.get('/settings/audit', { config: { policy: 'admin' } }, async (req, reply) => {
     const actor = actorOf(req)
     const before = parseCursor(queryValue(req, 'before', 100))
