@@ -87,11 +87,20 @@ export async function applyRetention (deps: RetentionDeps, w: WorkspaceRetention
   report.rawPayloads = deps.db.transaction(db => deleteOldRawPayloads(db, ws, now - w.retainWebhookDays * dayMs), { behavior: 'immediate' })
   if (w.retainContactsMonths !== null) {
     const before = now - w.retainContactsMonths * monthMs
+    // Each contact is tried once per run: one that cannot be erased (logged) never loops the run.
+    const tried = new Set<string>()
     for (;;) {
-      const ids = inactiveContacts(deps.db, ws, before, 100)
+      const ids = inactiveContacts(deps.db, ws, before, 100).filter(id => !tried.has(id))
       if (ids.length === 0) break
       for (const id of ids) {
-        const r = await eraseContact(deps, ws, id, { tombstones: false, findCopies: false })
+        tried.add(id)
+        let r
+        try {
+          r = await eraseContact(deps, ws, id, { tombstones: false, findCopies: false })
+        } catch (err) {
+          deps.log.error({ err, workspaceId: ws, contactId: id }, 'retention could not erase an inactive contact')
+          continue
+        }
         report.contacts += r.contacts
         report.messages += r.messages
         report.mediaFiles += r.mediaFiles
