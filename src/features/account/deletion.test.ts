@@ -60,3 +60,35 @@ t.test('the purge grace is configurable but never above 30 days', async (t) => {
   const env = await buildTestApp(t, { set: { 'privacy.account_purge_days': '7' } })
   t.equal(purgeDate(env.deps, 0), 7 * day)
 })
+
+t.test('whoever leaves — removed, left or deleted their account — hands their conversations back to the unassigned queue', async (t) => {
+  const { withChannel, deliver, envelope, message, messagesValue } = await import('../../../test/helpers/whatsapp.js')
+  const { processAllPending } = await import('../webhooks/webhook-processor.js')
+  const { assignConversation } = await import('../inbox/conversations.service.js')
+  const { post } = await import('../../../test/helpers/accounts.js')
+  const env = await withChannel(t)
+  const ws = env.channel.workspaceId
+  for (const [i, waId] of ['15550100111', '15550100222'].entries()) {
+    await deliver(env, env.url, envelope(messagesValue([{ waId, name: `Customer ${i}` }], { messages: [message(`wamid.U${i}`, { waId }, 'text', { body: 'hi' })] })))
+  }
+  processAllPending(env.deps)
+  const [first, second] = (env.deps.sqlite.prepare('SELECT id FROM conversations ORDER BY id').all() as Array<{ id: string }>).map(r => r.id)
+  const bruno = await createUser(env.deps, { name: 'Bruno Agent' })
+  const carla = await createUser(env.deps, { name: 'Carla Agent' })
+  addMember(env.deps, ws, bruno.id, 'agent')
+  addMember(env.deps, ws, carla.id, 'agent')
+  assignConversation(env.deps, { workspaceId: ws }, first!, bruno.id)
+  assignConversation(env.deps, { workspaceId: ws }, second!, carla.id)
+  const assignee = (id: string): string | null => (env.deps.sqlite.prepare('SELECT assignee_id AS a FROM conversations WHERE id = ?').get(id) as { a: string | null }).a
+
+  const owner = env.deps.sqlite.prepare("SELECT user_id AS id FROM memberships WHERE role = 'owner'").get() as { id: string }
+  t.equal(owner.id, env.ownerId)
+  const ownerUser = await createUser(env.deps, { name: 'Second Owner' })
+  addMember(env.deps, ws, ownerUser.id, 'owner')
+  const removed = await post(env.app, `/settings/members/${bruno.id}/remove`, {}, await signIn(env.app, ownerUser))
+  t.equal(removed.statusCode, 303)
+  t.equal(assignee(first!), null, 'a removed member\'s conversation is unassigned')
+  t.equal(assignee(second!), carla.id, 'others keep theirs')
+  t.ok((await deleteOwnAccount(env.deps, carla.id, carla.password, undefined)).ok)
+  t.equal(assignee(second!), null, 'a deleted account\'s conversation is unassigned')
+})

@@ -23,7 +23,7 @@ import { inboxSettings, userNames } from '../workspaces/workspaces.service.js'
 import { messageByWamid, windowRefusedSince } from './messages.store.js'
 import { readContent, windowClosesAt, type MessageContent } from './messaging.service.js'
 import {
-  addConversationLabel, channelBrief, contactById, contactConversations, conversationsIn, dueSnoozed, findConversationRow,
+  addConversationLabel, assignedConversations, channelBrief, contactById, contactConversations, conversationsIn, dueSnoozed, findConversationRow,
   labelsOfConversations, listConversations, markAssigned, mediaOfMessages, memberOf, membersOf, messagePreviews,
   nextRoundRobin, reactionsOf, removeConversationLabel, setConversation, setMemberAvailable, threadMessages, viewCounts,
   workspaceChannels, type ChannelBrief, type ConversationRow, type Cursor, type LabelRow, type ListQuery, type ListRow, type MediaItem, type MemberBrief, type MessageRow, type Status
@@ -1141,4 +1141,15 @@ export function channelsOf (deps: Pick<Deps, 'db'>, workspaceId: string): Channe
 /** Who a live doorbell for a conversation concerns: its assignee (null: nobody yet). */
 export function assigneeOf (deps: Pick<Deps, 'db'>, workspaceId: string, conversationId: string): string | null | undefined {
   return findConversationRow(deps.db, workspaceId, conversationId)?.assigneeId
+}
+
+/**
+ * Someone leaves a workspace (removed, left, or deleted their account; workspaceId null: every
+ * workspace): their conversations go back to the unassigned queue instead of waiting for a person who
+ * is gone. Runs in the caller's transaction; returns how many.
+ */
+export function unassignMember (db: Db, workspaceId: string | null, userId: string, now: number): number {
+  const rows = assignedConversations(db, workspaceId, userId)
+  for (const c of rows) setConversation(db, c.workspaceId, c.id, { assigneeId: null, updatedAt: now })
+  return rows.length
 }

@@ -375,3 +375,9 @@ export function markAssigned (db: Db, workspaceId: string, userId: string, now: 
   const at = latest === null ? now : Math.max(now, Number(latest) + 1)
   db.update(memberships).set({ lastAssignedAt: at }).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId))).run()
 }
+
+/** The conversations assigned to a person: in one workspace, or in all (null). */
+export function assignedConversations (db: Db, workspaceId: string | null, userId: string): Array<{ id: string, workspaceId: string }> {
+  return db.select({ id: conversations.id, workspaceId: conversations.workspaceId }).from(conversations)
+    .where(and(eq(conversations.assigneeId, userId), workspaceId === null ? undefined : eq(conversations.workspaceId, workspaceId))).all()
+}

@@ -9,6 +9,7 @@ import type { Deps } from '../../deps.js'
 import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { roleRank, type Role } from '../../platform/http/policy.js'
 import { recordAudit } from '../audit/audit.service.js'
+import { unassignMember } from '../inbox/conversations.service.js'
 import { endUserSessions, setActiveWorkspace } from '../auth/sessions.service.js'
 import { createWorkspace, findMembership, workspaceNameProblem } from './workspaces.service.js'
 import { countOwners, deleteMember, findMember, findWorkspace, listMembers, updateMemberRole, updateWorkspace, type MemberRow } from './workspaces.store.js'
@@ -165,6 +166,7 @@ export function removeMember (deps: D, actor: Actor, userId: string): Result<nul
     if (!allowedActions(actor, target).remove) throw new ForbiddenError()
     if (target.role === 'owner' && countOwners(db, actor.workspaceId) <= 1) return fail('members.lastOwner.remove')
     deleteMember(db, actor.workspaceId, target.userId)
+    unassignMember(db, actor.workspaceId, target.userId, now)
     endUserSessions(db, target.userId)
     recordAudit(db, { action: 'member_removed', workspaceId: actor.workspaceId, actorUserId: actor.userId, subjectUserId: target.userId, details: { role: target.role }, ip: actor.ip }, now)
     return { ok: true as const, value: null }
@@ -179,6 +181,7 @@ export function leaveWorkspace (deps: D, actor: Actor): Result<null> {
     if (me === undefined) throw new NotFoundError()
     if (me.role === 'owner' && countOwners(db, actor.workspaceId) <= 1) return fail('members.lastOwner.leave')
     deleteMember(db, actor.workspaceId, actor.userId)
+    unassignMember(db, actor.workspaceId, actor.userId, now)
     recordAudit(db, { action: 'member_left', workspaceId: actor.workspaceId, actorUserId: actor.userId, subjectUserId: actor.userId, details: { role: me.role }, ip: actor.ip }, now)
     return { ok: true as const, value: null }
   }, { behavior: 'immediate' })
