@@ -10,6 +10,7 @@ import { verifyPassword } from '../../platform/crypto/index.js'
 import { recordAudit } from '../audit/audit.service.js'
 import { unassignMember } from '../inbox/conversations.service.js'
 import { sendAccountMail } from '../auth/auth-mail.js'
+import { endUserSessions } from '../auth/sessions.service.js'
 import { findUserById } from '../auth/auth.service.js'
 import { deletedUsersBefore, purgeUser, softDeleteUser, soleOwnedWorkspaces } from './deletion.store.js'
 
@@ -40,6 +41,7 @@ export async function deleteOwnAccount (deps: Pick<Deps, 'db' | 'clock' | 'confi
     const locale = user.locale ?? deps.config.ui.default_locale
     sendAccountMail({ ...deps, db }, user, 'account_deleted', { purgeDate: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: user.timeZone ?? deps.config.ui.default_time_zone }).format(purgeAt) }, now)
     softDeleteUser(db, userId, now)
+    endUserSessions(db, userId)
     unassignMember(db, null, userId, now)
     recordAudit(db, { action: 'account_deleted', actorUserId: userId, details: { purgeAt: new Date(purgeAt).toISOString() }, ip }, now)
     return { ok: true as const, purgeAt }

@@ -1,7 +1,7 @@
 // Queries of account deletion and purge.
 import { and, eq, isNotNull, lt, or, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
-import { auditLog, memberships, recoveryCodes, sessions, userTokens, users, workspaces } from '../../db/schema.js'
+import { auditLog, memberships, recoveryCodes, userTokens, users, workspaces } from '../../db/schema.js'
 
 /** Workspaces (live) where the user is an owner and no one else is. */
 export function soleOwnedWorkspaces (db: Db, userId: string): Array<{ id: string, name: string, slug: string }> {
@@ -13,12 +13,11 @@ export function soleOwnedWorkspaces (db: Db, userId: string): Array<{ id: string
 }
 
 /**
- * Soft-deletes an account: signed out everywhere, out of every workspace, its email free for a new
+ * Soft-deletes an account (the caller ends its sessions): out of every workspace, its email free for a new
  * account (the index is replaced; the sealed address stays until the purge, for the confirmation email).
  */
 export function softDeleteUser (db: Db, userId: string, now: number): void {
   db.update(users).set({ deletedAt: now, emailIndex: `deleted:${userId}`, totpSecret: null, totpEnabledAt: null, updatedAt: now }).where(eq(users.id, userId)).run()
-  db.delete(sessions).where(eq(sessions.userId, userId)).run()
   db.delete(memberships).where(eq(memberships.userId, userId)).run()
   db.delete(userTokens).where(eq(userTokens.userId, userId)).run()
   db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)).run()

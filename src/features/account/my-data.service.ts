@@ -6,11 +6,13 @@
 import type { Deps } from '../../deps.js'
 import type { Principal } from '../../platform/http/access.js'
 import { zipStream, type ZipEntry } from '../../platform/zip.js'
+import { iso } from '../../platform/http/api.js'
 import type { Translate } from '../../platform/i18n/i18n.js'
 import { auditSentence, recordAudit, shortIp, type AuditEntryView } from '../audit/audit.service.js'
 import { csvLine, utf8Bom } from '../contacts/csv.js'
 import { listSessions, type SessionView } from './account.service.js'
-import { accountActivity, accountRow, apiKeysCreatedBy, membershipsOf, recoveryCodesLeft, type AccountRow, type ActivityRow, type MembershipRow, type OwnApiKeyRow } from './my-data.store.js'
+import { countUnusedRecoveryCodes } from './account.store.js'
+import { accountActivity, accountRow, apiKeysCreatedBy, membershipsOf, type AccountRow, type ActivityRow, type MembershipRow, type OwnApiKeyRow } from './my-data.store.js'
 
 /** How many account events the page shows (the archive has them all). */
 export const recentActivityLimit = 20
@@ -37,7 +39,7 @@ function named (rows: ActivityRow[], user: { id: string, name: string, email: st
 function accountOf (deps: Pick<Deps, 'db'>, userId: string): MyDataView['account'] {
   const row = accountRow(deps.db, userId)
   if (row === undefined) throw new Error('the signed-in account has no row')
-  return { ...row, twoFactor: row.totpEnabledAt !== null, recoveryCodesLeft: row.totpEnabledAt === null ? 0 : recoveryCodesLeft(deps.db, userId) }
+  return { ...row, twoFactor: row.totpEnabledAt !== null, recoveryCodesLeft: row.totpEnabledAt === null ? 0 : countUnusedRecoveryCodes(deps.db, userId) }
 }
 
 /** What the "My data" page shows, for the signed-in person only. */
@@ -52,8 +54,6 @@ export function myDataView (deps: Pick<Deps, 'db'>, principal: Principal, t: Tra
     activity: named(accountActivity(deps.db, principal.userId, recentActivityLimit), account).map(e => ({ id: e.id, at: e.createdAt, action: e.action, sentence: auditSentence(t, e), ip: shortIp(e.ip) }))
   }
 }
-
-const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 
 const readme = `This archive holds what Weltra stores about you, the person signed in:
 

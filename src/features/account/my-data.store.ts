@@ -1,8 +1,8 @@
 // Queries of "My data": what Weltra stores about one person, always keyed by their own user id. No
 // query here selects a password hash, a TOTP secret, a session secret or a token hash.
-import { and, count, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/open.js'
-import { apiKeys, auditLog, memberships, recoveryCodes, users, workspaces } from '../../db/schema.js'
+import { apiKeys, auditLog, memberships, users, workspaces } from '../../db/schema.js'
 
 export interface AccountRow {
   id: string
@@ -33,11 +33,6 @@ export function accountRow (db: Db, userId: string): AccountRow | undefined {
     createdAt: users.createdAt,
     updatedAt: users.updatedAt
   }).from(users).where(and(eq(users.id, userId), isNull(users.deletedAt))).get()
-}
-
-/** How many unused two-factor recovery codes the user has (the codes themselves are hashes). */
-export function recoveryCodesLeft (db: Db, userId: string): number {
-  return db.select({ n: count() }).from(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))).get()?.n ?? 0
 }
 
 export interface MembershipRow { id: string, name: string, slug: string, role: 'owner' | 'admin' | 'agent', joinedAt: number, available: boolean }

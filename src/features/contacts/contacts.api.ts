@@ -25,7 +25,6 @@ import { contactJson, contactSchema } from './contact-json.js'
 import { clearFieldValue, findFieldByKey, setFieldValue, validateFieldValue } from './contact-fields.service.js'
 import { contactOf, createContact, deleteContacts, renameContact, replaceEmails, replacePhones, setContactLabel, setNotes } from './contact-edit.service.js'
 import { activities, consents, contactSorts, listContacts, type ContactFilter } from './contacts-list.store.js'
-export { contactJson, contactSchema }
 
 const tags = ['Contacts']
 

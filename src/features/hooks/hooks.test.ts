@@ -225,6 +225,8 @@ t.test('URLs: https and public addresses only by default, checked when saved and
   await w.runOnce()
   t.match(deliveries(env)[0]!, { status: 'failed', attempts: 1, last_error: /refused: .*loopback/ })
   t.equal(r.got.length, 0, 'nothing reached the private address')
+  t.match(env.logs.join('\n'), /"reason":"private"/, 'the log says why, as a code')
+  t.notMatch(env.logs.join('\n'), /hooks\.example\.com/, 'without the receiver\'s host')
 })
 
 t.test('replay sends the same event again; a paused webhook queues nothing and its deliveries wait', async (t) => {

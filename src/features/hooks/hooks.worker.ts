@@ -10,7 +10,8 @@
 //     failure also postpones the subscription's other waiting deliveries to the same time: a receiver
 //     that is down costs one attempt per backoff window, not one per waiting event.
 // Delivery is at least once (a receiver dedupes by the event id); order is not guaranteed. The log of
-// settled deliveries is kept 30 days. Logs carry ids, types, statuses and durations, never URLs or payloads.
+// settled deliveries is kept 30 days. Logs carry ids, types, statuses, durations and a reason code,
+// never a URL, a host or a payload (the admin reads the full error in the delivery log).
 import type { Deps } from '../../deps.js'
 import { jitteredDelay } from '../../platform/backoff.js'
 import { guardedPost } from '../../platform/net/guarded-post.js'
@@ -89,13 +90,13 @@ export function startHooksWorker (deps: Pick<Deps, 'db' | 'clock' | 'log' | 'con
     if (outcome.refused || settledAt - row.createdAt >= hookGiveUpAfterMs) {
       const lastError = outcome.refused ? outcome.error : `gave up after 24 h: ${outcome.error ?? ''}`
       settleDelivery(db, row, { ...common, lastError, status: 'failed', settledAt })
-      log.warn({ ...at, outcome: 'failed', status: outcome.status, error: lastError }, 'webhook delivery failed')
+      log.warn({ ...at, outcome: 'failed', status: outcome.status, reason: outcome.refused ? outcome.reason : 'gave_up' }, 'webhook delivery failed')
       return
     }
     const delay = jitteredDelay(row.attempts, hookRetry)
     settleDelivery(db, row, { ...common, status: 'pending', nextAttemptAt: settledAt + delay })
     postponeWaiting(db, row.workspaceId, row.subscriptionId, settledAt + delay)
-    log.warn({ ...at, outcome: 'retry', status: outcome.status, error: outcome.error, retryInMs: delay }, 'webhook not delivered, will retry')
+    log.warn({ ...at, outcome: 'retry', status: outcome.status, reason: outcome.reason, retryInMs: delay }, 'webhook not delivered, will retry')
   }
 
   async function pass (): Promise<number> {

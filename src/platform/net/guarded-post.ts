@@ -54,8 +54,10 @@ export interface PostOutcome {
   ok: boolean
   /** Refused by policy (no request was made): retrying will not help until the URL or settings change. */
   refused: boolean
-  /** Why it did not succeed, in plain words; null on success. */
+  /** Why it did not succeed, in plain words (may name the host: for the admin, not for logs); null on success. */
   error: string | null
+  /** The same as a code without any part of the URL, for logs; null on success. */
+  reason: 'url' | 'private' | 'unresolvable' | 'timeout' | 'connect' | 'redirect' | 'http' | null
   durationMs: number
 }
 
@@ -64,10 +66,10 @@ export async function guardedPost (rawUrl: string, body: string, headers: Record
   const started = performance.now()
   const done = (o: Omit<PostOutcome, 'durationMs' | 'ok'>): PostOutcome => ({ ...o, ok: o.status !== null && o.status >= 200 && o.status < 300 && o.error === null, durationMs: Math.round(performance.now() - started) })
   const shape = urlShapeProblem(rawUrl, options)
-  if ('problem' in shape) return done({ status: null, refused: true, error: `the URL is not allowed (${shape.problem})` })
+  if ('problem' in shape) return done({ status: null, refused: true, reason: 'url', error: `the URL is not allowed (${shape.problem})` })
   const url = shape.url
   const vetted = await vetUrl(url, options)
-  if ('problem' in vetted) return done({ status: null, refused: vetted.problem === 'private', error: vetted.problem === 'private' ? `refused: ${vetted.reason}` : `cannot resolve ${normaliseHost(url.hostname)}` })
+  if ('problem' in vetted) return done({ status: null, refused: vetted.problem === 'private', reason: vetted.problem === 'private' ? 'private' : 'unresolvable', error: vetted.problem === 'private' ? `refused: ${vetted.reason}` : `cannot resolve ${normaliseHost(url.hostname)}` })
   const host = normaliseHost(url.hostname)
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest
   return await new Promise<PostOutcome>((resolve) => {
@@ -91,10 +93,10 @@ export async function guardedPost (rawUrl: string, body: string, headers: Record
     })
     const deadline = setTimeout(() => {
       req.destroy(new Error('deadline'))
-      finish({ status: null, refused: false, error: `no answer within ${Math.round(options.timeoutMs / 1000)} s` })
+      finish({ status: null, refused: false, reason: 'timeout', error: `no answer within ${Math.round(options.timeoutMs / 1000)} s` })
     }, options.timeoutMs)
     req.on('error', (err: NodeJS.ErrnoException) => {
-      finish({ status: null, refused: false, error: `could not connect: ${err.code ?? 'network error'}` })
+      finish({ status: null, refused: false, reason: 'connect', error: `could not connect: ${err.code ?? 'network error'}` })
     })
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0
@@ -104,9 +106,9 @@ export async function guardedPost (rawUrl: string, body: string, headers: Record
         if (read > 65_536) res.destroy()
       })
       const answered = (): void => {
-        if (status >= 300 && status < 400) finish({ status, refused: false, error: `HTTP ${status}: redirects are not followed; use the final URL` })
-        else if (status < 200 || status >= 300) finish({ status, refused: false, error: `HTTP ${status}` })
-        else finish({ status, refused: false, error: null })
+        if (status >= 300 && status < 400) finish({ status, refused: false, reason: 'redirect', error: `HTTP ${status}: redirects are not followed; use the final URL` })
+        else if (status < 200 || status >= 300) finish({ status, refused: false, reason: 'http', error: `HTTP ${status}` })
+        else finish({ status, refused: false, reason: null, error: null })
       }
       res.on('end', answered)
       res.on('close', answered)
